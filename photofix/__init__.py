@@ -1,0 +1,3 @@
+"""PhotoFix: restoration of scanned photographs."""
+
+__version__ = "0.1.0"

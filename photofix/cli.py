@@ -1,0 +1,319 @@
+"""The headless ``photofix`` command line (no Qt here; the GUI is started by ``__main__``).
+
+    photofix info IMAGE...
+    photofix ops
+    photofix process INPUT... -o OUT --op NAME[:key=value,...] [--op ...]
+
+Failures print one line, ``photofix: error: <reason>``, and exit with status 1 (2 for a
+mistake in the command itself). Outputs are written atomically: a failed run leaves no file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from photofix import __version__
+from photofix.core import imageio
+from photofix.core.errors import PhotoFixError, SourceOverwrite
+from photofix.inference.device import DevicePolicy
+from photofix.inference.progress import Progress, ProgressInfo
+from photofix.ops import REGISTRY, Layers, OpContext, parse_op_spec, run_operation
+
+COMMANDS = ("info", "ops", "process")
+WRITE_SUFFIX = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg"}
+SUFFIX_FORMAT = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg"}
+
+
+class CliError(PhotoFixError):
+    """A problem with how the command was called (bad paths, conflicting options)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="photofix",
+        description="Restore scanned photographs. Without a command, opens the PhotoFix window"
+        " (photofix [FILE...]).",
+    )
+    parser.add_argument("--version", action="version", version=f"PhotoFix {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    info = sub.add_parser("info", help="describe image files (size, mode, bit depth, metadata)")
+    info.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+
+    sub.add_parser("ops", help="list the operations and their parameters")
+
+    proc = sub.add_parser(
+        "process",
+        help="run a chain of operations on images, headless",
+        description="Run operations in the order given on each INPUT and save the result.",
+    )
+    proc.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
+    proc.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="OUT",
+        help="output file (one input) or directory",
+    )
+    proc.add_argument(
+        "--op",
+        action="append",
+        default=[],
+        metavar="NAME[:key=value,...]",
+        help="operation to run; repeat for a chain (see 'photofix ops')",
+    )
+    proc.add_argument("--mask", type=Path, help="mask layer PNG (nonzero or opaque = set)")
+    proc.add_argument("--hints", type=Path, help="colour-hint layer PNG (opaque = hint)")
+    proc.add_argument(
+        "--save-mask",
+        type=Path,
+        metavar="FILE",
+        help="write the mask layer after the chain (a directory for several inputs)",
+    )
+    proc.add_argument("--format", choices=sorted(WRITE_SUFFIX), help="output format")
+    proc.add_argument(
+        "--bit-depth",
+        type=int,
+        choices=(8, 16),
+        help="output bits per channel (default: as the source)",
+    )
+    proc.add_argument("--quality", type=int, default=95, help="JPEG quality 1-100 (default 95)")
+    proc.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), default="auto")
+    proc.add_argument(
+        "--max-megapixels",
+        type=float,
+        default=imageio.DEFAULT_MAX_PIXELS / 1e6,
+        help="refuse larger images (default %(default)g)",
+    )
+    proc.add_argument(
+        "--overwrite-source",
+        action="store_true",
+        help="allow an output to replace its own input file",
+    )
+    proc.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "info":
+            return _cmd_info(args)
+        if args.command == "ops":
+            return _cmd_ops()
+        if args.command == "process":
+            return _cmd_process(args)
+        parser.print_help()
+        return 0
+    except PhotoFixError as exc:
+        _error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+def _error(message: str) -> None:
+    print(f"photofix: error: {message}", file=sys.stderr)
+
+
+# ---- info ----------------------------------------------------------------------------------
+def _cmd_info(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.images:
+        try:
+            meta = imageio.read_info(path, max_pixels=None)
+        except PhotoFixError as exc:
+            _error(str(exc))
+            status = 1
+            continue
+        print(f"{path}:")
+        for key, value in describe(meta).items():
+            print(f"  {key + ':':<12} {value}")
+    return status
+
+
+def describe(meta: imageio.ImageMeta) -> dict[str, str]:
+    """Human-readable facts about an image, as `photofix info` prints them."""
+    mp = meta.width * meta.height / 1e6
+    facts = {
+        "format": meta.format,
+        "size": f"{meta.width} x {meta.height} px ({mp:.1f} MP)",
+        "mode": meta.source_mode + (" (grayscale)" if meta.grayscale else ""),
+        "bit depth": f"{meta.bit_depth} bits per channel",
+        "alpha": "yes" if meta.has_alpha else "no",
+        "ICC profile": f"yes ({len(meta.icc_profile)} bytes)" if meta.icc_profile else "no",
+        "EXIF": f"yes ({len(meta.exif)} bytes)" if meta.exif else "no",
+        "XMP": "yes" if meta.xmp else "no",
+        "DPI": f"{meta.dpi[0]:g} x {meta.dpi[1]:g}" if meta.dpi else "not set",
+        "orientation": str(meta.orientation),
+    }
+    if meta.n_pages > 1:
+        facts["pages"] = f"{meta.n_pages} (PhotoFix reads the first)"
+    return facts
+
+
+# ---- ops -----------------------------------------------------------------------------------
+def _cmd_ops() -> int:
+    for op in REGISTRY:
+        print(f"{op.name}: {op.summary}")
+        for p in op.params:
+            default = "" if p.default is None else f" (default {_fmt(p.default)})"
+            print(f"    {p.name}={p._expected()}{default}  {p.help}")
+    return 0
+
+
+def _fmt(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# ---- process -------------------------------------------------------------------------------
+@dataclass
+class _Job:
+    source: Path
+    target: Path
+    mask_target: Path | None
+
+
+def _cmd_process(args: argparse.Namespace) -> int:
+    if not args.op:
+        raise CliError("nothing to do: give at least one --op (see 'photofix ops')")
+    if not 1 <= args.quality <= 100:
+        raise CliError("--quality must be between 1 and 100")
+    chain = []
+    for spec in args.op:
+        name, raw = parse_op_spec(spec)
+        op = REGISTRY.get(name)
+        chain.append((op, op.resolve(raw)))
+    jobs = _plan_jobs(args)
+    policy = DevicePolicy(preference=args.device)
+    failures = 0
+    for job in jobs:
+        try:
+            _process_one(job, chain, args, policy)
+        except PhotoFixError as exc:
+            failures += 1
+            _error(str(exc) if len(jobs) == 1 else f"{job.source.name}: {exc}")
+    if failures and len(jobs) > 1:
+        _error(f"{failures} of {len(jobs)} images failed")
+    return 1 if failures else 0
+
+
+def _plan_jobs(args: argparse.Namespace) -> list[_Job]:
+    inputs: list[Path] = args.inputs
+    out: Path = args.output
+    many = len(inputs) > 1
+    as_dir = many or out.is_dir() or str(out).endswith(("/", "\\")) or not out.suffix
+    if as_dir and out.exists() and not out.is_dir():
+        raise CliError(f"{out} is a file, but several inputs need an output directory")
+    if not as_dir and args.format and SUFFIX_FORMAT.get(out.suffix.lower()) != args.format:
+        raise CliError(f"--format {args.format} does not match the output name {out.name}")
+    mask_dir = many and args.save_mask is not None
+    if mask_dir and args.save_mask.exists() and not args.save_mask.is_dir():
+        raise CliError("with several inputs, --save-mask must be a directory")
+    jobs = []
+    for src in inputs:
+        if as_dir:
+            fmt = args.format or SUFFIX_FORMAT.get(src.suffix.lower(), "png")
+            target = out / (src.stem + WRITE_SUFFIX[fmt])
+        else:
+            target = out
+        mask_target = args.save_mask / f"{src.stem}_mask.png" if mask_dir else args.save_mask
+        jobs.append(_Job(src, target, mask_target))
+    targets = [j.target.resolve() for j in jobs]
+    if len(set(targets)) != len(targets):
+        raise CliError("two inputs would be written to the same output name")
+    return jobs
+
+
+def _process_one(job: _Job, chain: list, args: argparse.Namespace, policy: DevicePolicy) -> None:
+    max_pixels = round(args.max_megapixels * 1e6) if args.max_megapixels > 0 else None
+    loaded = imageio.load_image(job.source, max_pixels=max_pixels)
+    h, w = loaded.rgb.shape[:2]
+    mask = None if args.mask is None else imageio.load_mask(args.mask, (h, w))
+    hints = hint_mask = None
+    if args.hints is not None:
+        hints, hint_mask = imageio.load_hints(args.hints, (h, w))
+    layers = Layers(
+        loaded.rgb, loaded.alpha, mask, hints, hint_mask, meta=loaded.meta, source=job.source
+    )
+    protect = [] if args.overwrite_source else [job.source]
+    _check_writable(job.target, protect)
+
+    with _ProgressBar(job.source.name, enabled=not args.quiet) as bar:
+        progress = Progress(bar.update, notice_callback=bar.notice)
+        for i, (op, params) in enumerate(chain):
+            ctx = OpContext(
+                progress=progress.sub(i / len(chain), (i + 1) / len(chain)), device=policy
+            )
+            layers = run_operation(op, layers, params, ctx)
+
+    fmt = args.format or SUFFIX_FORMAT.get(job.target.suffix.lower())
+    imageio.save_image(
+        job.target,
+        layers.image,
+        alpha=layers.alpha,
+        meta=loaded.meta,
+        format=fmt,
+        bit_depth=args.bit_depth,
+        quality=args.quality,
+        protect=protect,
+    )
+    if job.mask_target is not None:
+        if layers.mask is None:
+            raise CliError("--save-mask: no operation produced a mask and none was given")
+        job.mask_target.parent.mkdir(parents=True, exist_ok=True)
+        imageio.save_mask(job.mask_target, layers.mask)
+
+
+def _check_writable(target: Path, protect: list[Path]) -> None:
+    """Fail before the (possibly long) work when the output cannot be written."""
+    for src in protect:
+        if target.resolve() == src.resolve():
+            raise SourceOverwrite(
+                f"refusing to overwrite the original {src.name}; choose another output name"
+                " or pass --overwrite-source"
+            )
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr (only on a terminal), fed from Progress callbacks."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self._label = label
+        self._enabled = enabled and sys.stderr.isatty()
+        self._bar = None
+
+    def __enter__(self) -> _ProgressBar:
+        if self._enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=1000,
+                desc=self._label,
+                file=sys.stderr,
+                leave=False,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def update(self, info: ProgressInfo) -> None:
+        if self._bar is None:
+            return
+        self._bar.n = round(info.fraction * 1000)
+        eta = "" if info.eta_seconds is None else f" ETA {info.eta_seconds:.0f}s"
+        self._bar.set_postfix_str(f"{info.message}{eta}", refresh=True)
+
+    def notice(self, message: str) -> None:
+        print(f"photofix: note: {message}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Pure-numpy core: image I/O, document, history. No Qt, no torch."""

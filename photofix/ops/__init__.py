@@ -1,0 +1,29 @@
+"""User-facing operations shared by the CLI and the GUI.
+
+The registry is an explicit, ordered list of imports: no discovery, so PyInstaller sees every
+module and the order in menus is stable.
+"""
+
+from photofix.ops import fade, resize
+from photofix.ops.registry import (
+    Layers,
+    OpContext,
+    Operation,
+    OperationRegistry,
+    Param,
+    parse_op_spec,
+    run_operation,
+)
+
+REGISTRY = OperationRegistry([fade.OPERATION, resize.OPERATION])
+
+__all__ = [
+    "REGISTRY",
+    "Layers",
+    "OpContext",
+    "Operation",
+    "OperationRegistry",
+    "Param",
+    "parse_op_spec",
+    "run_operation",
+]
