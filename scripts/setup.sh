@@ -33,8 +33,11 @@ if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
       fi
     fi
     say "installing system libraries: ${missing[*]}"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if ! { $sudo apt-get update -qq &&
+           DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+             "${missing[@]}" >/dev/null; }; then
+      say "WARNING: could not install ${missing[*]}; Qt or the model wrappers may fail to load"
+    fi
   fi
 fi
 

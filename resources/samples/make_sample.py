@@ -53,8 +53,14 @@ def degrade(rgb: np.ndarray, seed: int = 1936) -> np.ndarray:
         cv2.polylines(x, [pts], False, (v, v, v), 1 + (i % 2), cv2.LINE_AA)
     # a crease: a bright, ragged diagonal line
     pts = np.array(
-        [[0, int(h * 0.7)], [int(w * 0.3), int(h * 0.62)], [int(w * 0.6), int(h * 0.66)],
-         [w - 1, int(h * 0.55)]], np.int32)
+        [
+            [0, int(h * 0.7)],
+            [int(w * 0.3), int(h * 0.62)],
+            [int(w * 0.6), int(h * 0.66)],
+            [w - 1, int(h * 0.55)],
+        ],
+        np.int32,
+    )
     cv2.polylines(x, [pts], False, (0.9, 0.88, 0.85), 2, cv2.LINE_AA)
     return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
 
