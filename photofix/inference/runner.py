@@ -1,0 +1,128 @@
+"""Running a model: its I/O contract per tile, on the chosen device, through the one tiler.
+
+A :class:`ModelRunner` owns one loaded network on one device. For every tile it applies the
+reference border padding from the model's spec, pads to the size multiple the network needs,
+converts to a tensor (fp16 on CUDA when the spec allows it), runs, and crops back — so callers
+hand over plain images and never pad. Whole images go through
+:func:`photofix.inference.tiling.run_tiled`, which checks for cancellation per tile and, on
+out-of-memory, retries smaller tiles and then this runner's CPU twin.
+
+Image contract: float32 ``H×W×C`` in [0, 1] with C = the spec's channel count; the result is
+float32 ``(s·H)×(s·W)×C``, clipped to [0, 1].
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from photofix.inference.device import DevicePolicy, ResolvedDevice
+from photofix.inference.progress import Progress
+from photofix.inference.tiling import run_tiled
+from photofix.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    import torch
+
+_TORCH_PAD = {"reflect": "reflect", "replicate": "replicate"}
+
+
+class ModelRunner:
+    """One model loaded on one device (loaded on first use, then reused)."""
+
+    def __init__(self, spec: ModelSpec, device: ResolvedDevice | None = None) -> None:
+        self.spec = spec
+        self.device = device if device is not None else DevicePolicy().resolve()
+        self._net: torch.nn.Module | None = None
+        self._lock = threading.Lock()
+        self._cpu_twin: ModelRunner | None = None
+
+    # -- loading ------------------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        return self._net is not None
+
+    def net(self) -> torch.nn.Module:
+        """The network, built on first call (thread-safe)."""
+        with self._lock:
+            if self._net is None:
+                net = self.spec.build(self.spec)
+                net.eval().requires_grad_(False)
+                net = net.to(self.device.torch_device())
+                if self._half:
+                    net = net.half()
+                self._net = net
+            return self._net
+
+    @property
+    def _half(self) -> bool:
+        return self.device.dtype == "float16" and self.spec.fp16
+
+    # -- one tile -----------------------------------------------------------------------
+    def process_tile(self, tile: np.ndarray, **options: Any) -> np.ndarray:
+        """Run the network on one piece of image with the reference border handling.
+
+        ``tile`` float32 h×w×C in [0, 1]; returns float32 (s·h)×(s·w)×C, not clipped (the tiler
+        blends first). ``options`` go to the spec's ``forward`` (e.g. ``sigma`` for FFDNet).
+        """
+        import torch
+        import torch.nn.functional as F
+
+        spec, scale = self.spec, self.spec.scale
+        h, w = tile.shape[:2]
+        net = self.net()
+        x = torch.from_numpy(np.ascontiguousarray(tile.transpose(2, 0, 1)))[None]
+        x = x.to(self.device.torch_device())
+        if self._half:
+            x = x.half()
+        pad = spec.border.pixels
+        if pad:
+            mode = _TORCH_PAD[spec.border.mode]
+            if mode == "reflect" and min(h, w) <= pad:  # too small to mirror: repeat the edge
+                mode = "replicate"
+            x = F.pad(x, (pad, pad, pad, pad), mode=mode)
+        mult = spec.tiling.multiple
+        extra_h, extra_w = (-x.shape[2]) % mult, (-x.shape[3]) % mult
+        if extra_h or extra_w:
+            x = F.pad(x, (0, extra_w, 0, extra_h), mode="replicate")
+        with torch.inference_mode():
+            y = spec.forward(net, x, **options) if spec.forward else net(x)
+        crop = 0 if spec.border.consumed else pad * scale
+        y = y[:, :, crop : crop + h * scale, crop : crop + w * scale]
+        return y[0].float().permute(1, 2, 0).cpu().numpy()
+
+    # -- whole images -------------------------------------------------------------------
+    def run(
+        self,
+        image: np.ndarray,
+        *,
+        progress: Progress | None = None,
+        tile: int | None = None,
+        **options: Any,
+    ) -> np.ndarray:
+        """Process a whole image tile by tile (see the module's image contract)."""
+        if image.ndim != 3 or image.shape[2] != self.spec.channels:
+            raise ValueError(
+                f"{self.spec.id} takes H×W×{self.spec.channels} images, got {image.shape}"
+            )
+        t = self.spec.tiling
+        out = run_tiled(
+            np.ascontiguousarray(image, np.float32),
+            lambda piece: self.process_tile(piece, **options),
+            scale=self.spec.scale,
+            tile=tile or t.tile,
+            overlap=t.overlap,
+            context=t.context,
+            align=t.align,
+            progress=progress,
+            on_oom=None if self.device.kind == "cpu" else lambda: self._cpu_fn(options),
+        )
+        return np.clip(out, 0.0, 1.0, out=out)
+
+    def _cpu_fn(self, options: dict[str, Any]):
+        if self._cpu_twin is None:
+            self._cpu_twin = ModelRunner(self.spec, DevicePolicy("cpu").resolve())
+        twin = self._cpu_twin
+        return lambda piece: twin.process_tile(piece, **options)
