@@ -14,6 +14,7 @@ float32 ``(s·H)×(s·W)×C``, clipped to [0, 1].
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -126,3 +127,26 @@ class ModelRunner:
             self._cpu_twin = ModelRunner(self.spec, DevicePolicy("cpu").resolve())
         twin = self._cpu_twin
         return lambda piece: twin.process_tile(piece, **options)
+
+
+_RUNNERS: OrderedDict[tuple[str, ResolvedDevice], ModelRunner] = OrderedDict()
+_RUNNERS_LOCK = threading.Lock()
+MAX_LOADED_MODELS = 4
+
+
+def runner_for(spec: ModelSpec, policy: DevicePolicy | None = None) -> ModelRunner:
+    """A shared runner for ``spec`` on the device ``policy`` resolves to.
+
+    Models load once and stay loaded (the few most recently used), so a second operation
+    with the same model starts at once.
+    """
+    device = (policy or DevicePolicy()).resolve()
+    key = (spec.id, device)
+    with _RUNNERS_LOCK:
+        runner = _RUNNERS.get(key)
+        if runner is None:
+            runner = _RUNNERS[key] = ModelRunner(spec, device)
+            while len(_RUNNERS) > MAX_LOADED_MODELS:
+                _RUNNERS.popitem(last=False)
+        _RUNNERS.move_to_end(key)
+        return runner
