@@ -99,6 +99,7 @@ class WorkspaceController(QObject):
         self._jobs: dict[int, _PendingJob] = {}
         self._preview_request: PreviewRequest | None = None
         self._preview_job: int | None = None
+        self._preview_paused = False  # after Apply, until the panel's request changes
         self._was_modified = False
 
         self.mask_overlay = MaskOverlayItem()
@@ -446,6 +447,12 @@ class WorkspaceController(QObject):
                     "applied. Apply it again.",
                 )
                 return
+            # what is on screen now is the result: no preview of applying it a second time
+            self._preview_paused = True
+            self._preview_timer.stop()
+            self.service.cancel_kind("preview")
+            self.view.image_item.set_preview(None)
+            self.preview_changed.emit(False)
             step = ApplyResultCommand(op, params, result, extra).execute(doc)
             if step is None:
                 self.message.emit(f"{op.title} changed nothing.")
@@ -466,6 +473,7 @@ class WorkspaceController(QObject):
     def set_preview_request(self, request: PreviewRequest | None) -> None:
         """What to preview (None: no preview); the preview follows after a short pause."""
         self._preview_request = request
+        self._preview_paused = False
         if request is None or not self._previewable(request.op):
             self._preview_timer.stop()
             self.service.cancel_kind("preview")
@@ -480,7 +488,8 @@ class WorkspaceController(QObject):
 
     def schedule_preview(self) -> None:
         if self._preview_request is not None and self.document is not None:
-            self._preview_timer.start()
+            if not self._preview_paused:
+                self._preview_timer.start()
 
     def _on_view_changed(self) -> None:
         if self._preview_request is None:

@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.before_view)
         splitter.addWidget(self.view)
         splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
         self.setCentralWidget(splitter)
         self.controller = WorkspaceController(
             self.view, self.before_view, self.service, self.settings
@@ -762,6 +763,10 @@ class MainWindow(QMainWindow):
 
     def _set_compare(self, mode: str) -> None:
         self.controller.set_compare(mode)
+        if mode == "side":  # two equal halves, so both show the same area
+            half = max(1, self.splitter.width() // 2)
+            self.splitter.setSizes([half, half])
+            self.before_view.follow(self.view)
 
     def _set_device(self, device: str) -> None:
         if device == self.settings.device:

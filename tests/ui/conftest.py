@@ -28,7 +28,7 @@ class Answers:
         self.asked: list[str] = []
         self.warnings: list[str] = []
 
-    def ask(self, window, title, text, buttons, default, labels=None):
+    def ask(self, title, text, buttons, default, labels=None):
         self.asked.append(f"{title}: {text}")
         if not self.replies:
             raise AssertionError(f"unexpected question: {title}: {text}")
@@ -55,7 +55,6 @@ def make_window(qtbot, tmp_path, answers) -> Iterator[Callable[..., MainWindow]]
     def make(**kwargs) -> MainWindow:
         store = QSettings(str(store_path), QSettings.Format.IniFormat)
         window = MainWindow(store=store, sessions=sessions, probe_device=False, **kwargs)
-        qtbot.addWidget(window)
         window.resize(1200, 800)
         window.show()
         qtbot.waitExposed(window)
@@ -63,11 +62,12 @@ def make_window(qtbot, tmp_path, answers) -> Iterator[Callable[..., MainWindow]]
         return window
 
     yield make
-    for window in windows:
-        if window.isVisible():
-            window._closing_confirmed = True
-            window.close()
+    for window in windows:  # closed here, not by qtbot: an unsaved document would ask
+        window._closing_confirmed = True
+        window.close()
         window.service.stop()
+        window.deleteLater()
+    QApplication.processEvents()
 
 
 @pytest.fixture
