@@ -82,8 +82,10 @@ class WorkspaceController(QObject):
         before_view: ImageView,
         service: InferenceService,
         settings: Settings,
+        parent: QObject | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(parent)
+        self._shut_down = False
         self.view = view
         self.before_view = before_view
         self.service = service
@@ -346,6 +348,20 @@ class WorkspaceController(QObject):
 
     _syncing = False
 
+    def shutdown(self) -> None:
+        """The window is closing: stop reacting to the views and drop pending previews."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._preview_timer.stop()
+        self._preview_request = None
+        for signal, slot in (
+            (self.view.view_changed, self._on_view_changed),
+            (self.view.view_changed, self._sync_side_view),
+            (self.before_view.view_changed, self._sync_main_view),
+        ):
+            signal.disconnect(slot)
+
     def _sync_side_view(self) -> None:
         if self._syncing or not self.before_view.isVisible():
             return
@@ -487,12 +503,11 @@ class WorkspaceController(QObject):
         return op.writes == ("image",)
 
     def schedule_preview(self) -> None:
-        if self._preview_request is not None and self.document is not None:
-            if not self._preview_paused:
-                self._preview_timer.start()
+        if self._preview_request and self.document is not None and not self._preview_paused:
+            self._preview_timer.start()
 
     def _on_view_changed(self) -> None:
-        if self._preview_request is None:
+        if self._preview_request is None or self._shut_down:
             return
         rect = self.view.image_item.preview_rect()
         if rect is None or not rect.contains(self.view.visible_image_rect()):

@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         self.splitter = splitter
         self.setCentralWidget(splitter)
         self.controller = WorkspaceController(
-            self.view, self.before_view, self.service, self.settings
+            self.view, self.before_view, self.service, self.settings, parent=self
         )
         self.operations = OperationsPanel(REGISTRY)
         self.history = HistoryPanel()
@@ -971,11 +971,13 @@ class MainWindow(QMainWindow):
 
                 def close_now() -> None:
                     self._closing_confirmed = True
-                    self.close()
+                    QTimer.singleShot(0, self.close)  # not from inside this close event
 
                 self.run_after_saving(close_now)
                 return
         self.save_settings()
+        self._autosave_timer.stop()
+        self.controller.shutdown()
         self.service.stop()
         self.sessions.discard()
         event.accept()
