@@ -284,6 +284,30 @@ class ImageView(QGraphicsView):
         pen.setCosmetic(True)
         painter.setPen(pen)
         painter.drawEllipse(mid, r, r)
+        # "Before" / "After" tags beside the line, in screen pixels
+        pa, pb = self.mapFromScene(a), self.mapFromScene(b)
+        painter.resetTransform()
+        vertical = self.compare_mode == "vertical"
+        view_rect = self.viewport().rect()
+        metrics = painter.fontMetrics()
+        for text, before_side in (("Before", True), ("After", False)):
+            w, h = metrics.horizontalAdvance(text) + 12, metrics.height() + 6
+            if vertical:
+                x = pa.x() - w - 8 if before_side else pa.x() + 8
+                y = max(pa.y(), view_rect.top()) + 8
+            else:
+                x = max(pa.x(), view_rect.left()) + 8
+                y = pa.y() - h - 8 if before_side else pa.y() + 8
+            box = QRectF(x, y, w, h)
+            if not QRectF(view_rect).contains(box) or (
+                not vertical and not (pa.x() <= x <= pb.x())
+            ):
+                continue
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(0, 0, 0, 150))
+            painter.drawRoundedRect(box, 4, 4)
+            painter.setPen(QColor(240, 240, 240))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 
     # -- mouse -------------------------------------------------------------------------------
