@@ -137,7 +137,9 @@ class WorkspaceController(QObject):
         self.set_document(Document.from_loaded(loaded), original_path=Path(path))
 
     def set_document(self, document: Document | None, original_path: Path | None = None) -> None:
+        # results for the previous image are of no use any more (saves go on: they hold a copy)
         self.service.cancel_kind("preview")
+        self.service.cancel_kind("apply")
         self.document = document
         self.original_path = original_path if document is not None else None
         self._before = None

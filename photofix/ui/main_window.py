@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDockWidget,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QInputDialog,
@@ -389,6 +390,15 @@ class MainWindow(QMainWindow):
         self.brush_spin.setSuffix(" px")
         tools.addWidget(self.brush_slider)
         tools.addWidget(self.brush_spin)
+        tools.addWidget(QLabel(" Feather "))
+        self.feather_spin = QDoubleSpinBox()
+        self.feather_spin.setRange(0, 200)
+        self.feather_spin.setSuffix(" px")
+        self.feather_spin.setToolTip(
+            "Soft edge of the mask: an operation limited to the mask fades out over this "
+            "many pixels (the same setting as in the Operations panel)"
+        )
+        tools.addWidget(self.feather_spin)
         self.hint_button = QToolButton()
         self.hint_button.setToolTip("Colour of the hint brush")
         self.hint_button.clicked.connect(self._on_hint_colour_requested)
@@ -413,9 +423,9 @@ class MainWindow(QMainWindow):
             )
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
             self.panels_menu.addAction(dock.toggleViewAction())
-        self.resizeDocks(
-            [self.findChild(QDockWidget, "dock-operations")], [330], Qt.Orientation.Horizontal
-        )
+        ops, history = (self.findChild(QDockWidget, n) for n in ("dock-operations", "dock-history"))
+        self.resizeDocks([ops], [340], Qt.Orientation.Horizontal)
+        self.resizeDocks([ops, history], [560, 300], Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -464,6 +474,8 @@ class MainWindow(QMainWindow):
         self.view.before_held.connect(self._on_before_held)
         self.brush_slider.valueChanged.connect(self._on_brush_size_changed)
         self.brush_spin.valueChanged.connect(self._on_brush_size_changed)
+        self.feather_spin.valueChanged.connect(self.operations.feather.setValue)
+        self.operations.feather.valueChanged.connect(self._on_feather_changed)
 
     def _apply_settings(self) -> None:
         s = self.settings
@@ -487,6 +499,7 @@ class MainWindow(QMainWindow):
         ].setChecked(True)
         self.actions[f"device_{s.device if s.device in DEVICE_NAMES else 'auto'}"].setChecked(True)
         self.operations.set_blend(s.strength, s.limit_to_mask, s.feather, s.live_preview)
+        self._on_feather_changed(s.feather)
         self.device_label.setText(f"Device: {DEVICE_NAMES.get(s.device, s.device)}")
         self._rebuild_recent_menu()
 
@@ -521,6 +534,7 @@ class MainWindow(QMainWindow):
             self.unsetCursor()
         self.settings.last_folder = str(path.resolve().parent)
         self.settings.add_recent(path)
+        self.view.setFocus()  # space-drag and the backslash toggle work at once
         self._rebuild_recent_menu()
         self.statusBar().showMessage(
             f"Opened {path.name} in {time.perf_counter() - started:.1f} s", 5000
@@ -728,6 +742,12 @@ class MainWindow(QMainWindow):
             w.setValue(size)
             w.blockSignals(False)
         self.view.set_brush_radius(size / 2)
+
+    def _on_feather_changed(self, value: float) -> None:
+        self.settings.feather = value
+        self.feather_spin.blockSignals(True)
+        self.feather_spin.setValue(value)
+        self.feather_spin.blockSignals(False)
 
     def _scale_brush(self, factor: float) -> None:
         size = self.settings.brush_size

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -189,9 +190,10 @@ class OperationsPanel(QWidget):
             self.toolbox.setItemToolTip(self.toolbox.count() - 1, op.summary)
             self.forms.append(form)
         self.toolbox.currentChanged.connect(self._on_changed)
-        layout.addWidget(self.toolbox, 1)
+        layout.addWidget(self.toolbox)
 
-        blend = QFormLayout()
+        group = QGroupBox("Blend and apply")
+        blend = QFormLayout(group)
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(0, 100)
         self.strength.setValue(100)
@@ -218,14 +220,15 @@ class OperationsPanel(QWidget):
         )
         self.live_preview.toggled.connect(self._on_changed)
         blend.addRow(self.live_preview)
-        layout.addLayout(blend)
         self.note = QLabel()
         self.note.setWordWrap(True)
-        layout.addWidget(self.note)
+        blend.addRow(self.note)
         self.apply_button = QPushButton("Apply")
         self.apply_button.setDefault(True)
         self.apply_button.clicked.connect(self._on_apply_clicked)
-        layout.addWidget(self.apply_button)
+        blend.addRow(self.apply_button)
+        layout.addWidget(group)
+        layout.addStretch(1)
         self._sync_enabled()
 
     # -- state -------------------------------------------------------------------------------

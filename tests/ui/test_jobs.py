@@ -191,3 +191,19 @@ def test_live_preview_shows_the_visible_area_before_applying(opened, qtbot) -> N
     QApplication.processEvents()
     assert window.view.image_item.preview_rect() is None
     wait_idle(window)
+
+
+def test_a_result_computed_while_the_image_changed_is_refused(opened, qtbot, answers) -> None:
+    window = opened
+    c, doc = window.controller, window.controller.document
+    with qtbot.waitSignal(window.service.progress, timeout=10_000):
+        c.apply_operation(PreviewRequest(slow_operation(tile_seconds=0.01), {}))
+    changed = doc.image.copy()
+    changed[:10, :10] = 0.0
+    doc.commit("edit meanwhile", {"image": changed})
+    with qtbot.waitSignal(window.service.finished, timeout=20_000):
+        pass
+    QApplication.processEvents()
+    assert [s.label for s in doc.history.steps] == ["edit meanwhile"]
+    assert np.array_equal(doc.image, changed)
+    assert answers.warnings and "changed while Slow darken was running" in answers.warnings[0]

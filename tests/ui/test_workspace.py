@@ -350,3 +350,11 @@ def test_operations_panel_is_built_from_the_params() -> None:
     assert not panel.strength.isEnabled() and not panel.live_preview.isEnabled()
     panel.select("fade")
     assert panel.strength.isEnabled()
+
+
+def test_toolbar_feather_is_the_operations_feather(window) -> None:
+    window.feather_spin.setValue(12)
+    assert window.operations.feather.value() == 12 and window.settings.feather == 12
+    window.operations.feather.setValue(3)
+    assert window.feather_spin.value() == 3
+    assert window.operations.request().feather == 3
