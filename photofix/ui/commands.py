@@ -52,6 +52,11 @@ class ApplyResultCommand:
 
     def execute(self, document: Document) -> Step | None:
         layers = {name: getattr(self.result, name) for name in self.op.writes}
+        h, w = self.result.image.shape[:2]
+        empty = {"mask": (h, w), "hint_mask": (h, w), "hints": (h, w, 3)}
+        for name, shape in empty.items():  # these layers always exist in a Document
+            if name in layers and layers[name] is None:
+                layers[name] = np.zeros(shape, np.float32 if name == "hints" else bool)
         recorded = {**self.params, **self.extra}
         return document.commit(self.label(), layers, op=self.op.name, params=recorded)
 

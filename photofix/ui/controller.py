@@ -75,6 +75,7 @@ class WorkspaceController(QObject):
     error = Signal(str, str)  # title, readable text
     preview_changed = Signal(bool)
     device_resolved = Signal(str)
+    overlay_shown = Signal(bool)
 
     def __init__(
         self,
@@ -103,6 +104,7 @@ class WorkspaceController(QObject):
         self._preview_job: int | None = None
         self._preview_paused = False  # after Apply, until the panel's request changes
         self._was_modified = False
+        self._after_stroke: list[Callable[[], None]] = []  # results that arrived mid-stroke
 
         self.mask_overlay = MaskOverlayItem()
         self.hint_overlay = HintOverlayItem(self._hint_layers)
@@ -213,17 +215,17 @@ class WorkspaceController(QObject):
 
     # -- undo --------------------------------------------------------------------------------
     def undo(self) -> None:
-        if self.document is not None and not self.view._painting:
+        if self.document is not None and not self.stroke_active():
             self.document.undo()
 
     def redo(self) -> None:
-        if self.document is not None and not self.view._painting:
+        if self.document is not None and not self.stroke_active():
             self.document.redo()
 
     def goto(self, index: int) -> None:
         """Jump to the state after ``index`` steps, step by step (repaints only what changed)."""
         doc = self.document
-        if doc is None:
+        if doc is None or self.stroke_active():
             return
         while doc.history.index > index and doc.undo() is not None:
             pass
@@ -236,7 +238,7 @@ class WorkspaceController(QObject):
 
     def _on_stroke_started(self, pos: QPointF) -> None:
         doc = self.document
-        if doc is None:
+        if doc is None or self.stroke_active():
             return
         tool = self.view.tool
         alt = bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.AltModifier)
@@ -266,10 +268,16 @@ class WorkspaceController(QObject):
             return
         self._stroke_last = None
         doc.end_stroke()
+        pending, self._after_stroke = self._after_stroke, []
+        for commit in pending:
+            commit()
+
+    def stroke_active(self) -> bool:
+        return self._stroke_last is not None
 
     # -- mask --------------------------------------------------------------------------------
     def edit_mask(self, kind: str, pixels: int = 0) -> None:
-        if self.document is not None:
+        if self.document is not None and not self.stroke_active():
             MaskEditCommand(kind, pixels).execute(self.document)
 
     def apply_overlay_settings(self) -> None:
@@ -283,6 +291,7 @@ class WorkspaceController(QObject):
     def set_overlay_visible(self, visible: bool) -> None:
         self.settings.overlay_visible = visible
         self.apply_overlay_settings()
+        self.overlay_shown.emit(visible)
 
     # -- compare -----------------------------------------------------------------------------
     def set_compare(self, mode: str) -> None:
@@ -414,6 +423,9 @@ class WorkspaceController(QObject):
         hints = hint_mask = None
         if doc.hint_mask.any():
             hints, hint_mask = doc.hints[sl].copy(), doc.hint_mask[sl].copy()
+        elif {"hints", "hint_mask"} & set(op.writes):  # e.g. resize: empty layers to resize
+            h, w = image.shape[:2]
+            hints, hint_mask = np.zeros((h, w, 3), np.float32), np.zeros((h, w), bool)
         return Layers(
             image=image,
             alpha=alpha,
@@ -458,6 +470,9 @@ class WorkspaceController(QObject):
         generation = self._generation
 
         def done(result: Layers) -> None:
+            if self.stroke_active():  # a document step cannot start inside a brush stroke
+                self._after_stroke.append(lambda: done(result))
+                return
             if self.document is not doc or self._generation != generation:
                 self.error.emit(
                     f"{op.title} not applied",

@@ -463,6 +463,7 @@ class MainWindow(QMainWindow):
         c.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.error.connect(self._on_error)
         c.device_resolved.connect(self._on_device_resolved)
+        c.overlay_shown.connect(self._on_overlay_shown)
         self.history.goto_requested.connect(c.goto)
         self.operations.apply_requested.connect(c.apply_operation)
         self.operations.request_changed.connect(c.set_preview_request)
@@ -780,6 +781,12 @@ class MainWindow(QMainWindow):
 
     def _on_overlay_toggled(self, visible: bool) -> None:
         self.controller.set_overlay_visible(visible)
+
+    def _on_overlay_shown(self, visible: bool) -> None:
+        action = self.actions["overlay"]
+        action.blockSignals(True)
+        action.setChecked(visible)
+        action.blockSignals(False)
 
     def _set_compare(self, mode: str) -> None:
         self.controller.set_compare(mode)

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QPointF, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -219,3 +219,37 @@ def test_a_result_computed_while_the_image_changed_is_refused(opened, qtbot, ans
     assert [s.label for s in doc.history.steps] == ["edit meanwhile"]
     assert np.array_equal(doc.image, changed)
     assert answers.warnings and "changed while Slow darken was running" in answers.warnings[0]
+
+
+def test_a_result_arriving_during_a_brush_stroke_is_applied_after_it(opened, qtbot) -> None:
+    window = opened
+    c, doc = window.controller, window.controller.document
+    window.actions["overlay"].setChecked(False)
+    c._on_stroke_started(QPointF(20, 20))
+    with qtbot.waitSignal(window.service.finished, timeout=20_000):
+        c.apply_operation(PreviewRequest(REGISTRY.get("fade"), {}))
+    QApplication.processEvents()
+    c._on_stroke_moved(QPointF(80, 20))
+    assert not doc.history.steps  # still painting: nothing committed yet
+    assert window.actions["overlay"].isChecked(), "painting shows the overlay again"
+    c._on_stroke_finished()
+    assert [s.label for s in doc.history.steps] == ["Mask stroke", "Fix fading"]
+
+
+def test_resize_changes_every_layer_and_undo_restores_the_size(opened, qtbot) -> None:
+    window = opened
+    c, doc = window.controller, window.controller.document
+    c._on_stroke_started(QPointF(20, 20))
+    c._on_stroke_moved(QPointF(80, 20))
+    c._on_stroke_finished()
+    with qtbot.waitSignal(window.service.finished, timeout=20_000):
+        c.apply_operation(PreviewRequest(REGISTRY.get("resize"), {"scale": 0.5}))
+    QApplication.processEvents()
+    assert doc.size == (256, 256) and doc.mask.shape == (256, 256) and doc.mask[10, 25]
+    assert window.size_label.text().startswith("256 × 256 px")
+    assert window.view.image_rect().width() == 256
+    window.actions["compare_vertical"].setChecked(True)  # the 512 px original is stretched over
+    assert window.view.before_item.sceneBoundingRect().width() == 256
+    window.actions["undo"].trigger()
+    assert doc.size == (512, 512) and window.view.image_rect().width() == 512
+    assert window.size_label.text().startswith("512 × 512 px")
