@@ -147,7 +147,7 @@ class WorkspaceController(QObject):
         self._before = None
         self._before_key = None
         self._generation += 1
-        self.view.image_item.set_preview(None)
+        self._clear_preview()
         if document is None:
             self.pyramid = None
             self.view.image_item.set_pyramid(None)
@@ -189,7 +189,7 @@ class WorkspaceController(QObject):
             return
         if layer == "image":
             self._generation += 1
-            self.view.image_item.set_preview(None)
+            self._clear_preview()
             assert self.pyramid is not None
             if box is None or self.pyramid.size != doc.size:
                 self._reset_display()
@@ -484,7 +484,7 @@ class WorkspaceController(QObject):
             self._preview_paused = True
             self._preview_timer.stop()
             self.service.cancel_kind("preview")
-            self.view.image_item.set_preview(None)
+            self._clear_preview()
             self.preview_changed.emit(False)
             step = ApplyResultCommand(op, params, result, extra).execute(doc)
             if step is None:
@@ -510,7 +510,7 @@ class WorkspaceController(QObject):
         if request is None or not self._previewable(request.op):
             self._preview_timer.stop()
             self.service.cancel_kind("preview")
-            self.view.image_item.set_preview(None)
+            self._clear_preview()
             self.preview_changed.emit(False)
             return
         self.schedule_preview()
@@ -564,13 +564,13 @@ class WorkspaceController(QObject):
             return
         self.service.cancel_kind("preview")
         if request.limit_to_mask and not doc.mask.any():
-            self.view.image_item.set_preview(None)
+            self._clear_preview()
             self.message.emit("Preview: the mask is empty; paint the area to change.")
             return
         layers = self._job_layers(op, crop=box)
         device = self._device()
         if request.limit_to_mask and not layers.mask.any():  # type: ignore[union-attr]
-            self.view.image_item.set_preview(None)
+            self._clear_preview()
             return
 
         def run(ctx: JobContext) -> np.ndarray:
@@ -594,10 +594,17 @@ class WorkspaceController(QObject):
                 return
             y0, x0, y1, x1 = box
             qimage = qimage_from_rgb(image)
+            self.view.preview_label = f"Preview of {op.title}, not applied yet"
             self.view.image_item.set_preview(qimage, QRectF(x0, y0, x1 - x0, y1 - y0))
+            self.view.viewport().update()
             self.preview_changed.emit(True)
 
         self._preview_job = self._submit(Job(f"Preview {op.title}", run, kind="preview"), done)
+
+    def _clear_preview(self) -> None:
+        if self.view.image_item.preview_rect() is not None:
+            self.view.image_item.set_preview(None)
+            self.view.viewport().update()  # and its "not applied yet" tag
 
     def has_preview(self) -> bool:
         return self.view.image_item.preview_rect() is not None

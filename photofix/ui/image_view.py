@@ -88,6 +88,7 @@ class ImageView(QGraphicsView):
         self._before_held = False
         self.compare_mode = "off"
         self.split = 0.5
+        self.preview_label = ""  # shown while a live preview (not yet applied) is on screen
         self.horizontalScrollBar().valueChanged.connect(self._on_scrolled)
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
 
@@ -264,7 +265,25 @@ class ImageView(QGraphicsView):
             return (scene_pos.x() - r.left()) / max(1.0, r.width())
         return (scene_pos.y() - r.top()) / max(1.0, r.height())
 
+    def _draw_tag(self, painter: QPainter, text: str, x: float, y: float) -> QRectF:
+        metrics = painter.fontMetrics()
+        box = QRectF(x, y, metrics.horizontalAdvance(text) + 12, metrics.height() + 6)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 150))
+        painter.drawRoundedRect(box, 4, 4)
+        painter.setPen(QColor(240, 240, 240))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        return box
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if self.preview_label and self.image_item.preview_rect() is not None:
+            painter.save()
+            painter.resetTransform()
+            bottom = self.viewport().rect().bottom()
+            self._draw_tag(
+                painter, self.preview_label, 8, bottom - painter.fontMetrics().height() - 14
+            )
+            painter.restore()
         line = self.split_line()
         if line is None or self._before_held:
             return
@@ -303,11 +322,7 @@ class ImageView(QGraphicsView):
                 not vertical and not (pa.x() <= x <= pb.x())
             ):
                 continue
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(0, 0, 0, 150))
-            painter.drawRoundedRect(box, 4, 4)
-            painter.setPen(QColor(240, 240, 240))
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+            self._draw_tag(painter, text, x, y)
         painter.restore()
 
     # -- mouse -------------------------------------------------------------------------------

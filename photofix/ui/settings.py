@@ -36,7 +36,7 @@ class Settings:
     strength: float = 1.0
     limit_to_mask: bool = False
     feather: float = 4.0
-    live_preview: bool = True
+    live_preview: bool = False  # opt-in: an unapplied preview must never surprise anyone
     export_format: str = "TIFF"
     export_bit_depth: int = 16
     jpeg_quality: int = 95
