@@ -87,4 +87,4 @@ def run_gui(args: Sequence[str]) -> int:
 def _start(window: MainWindow, args: Sequence[str]) -> None:
     """Offer the autosaved session after a crash; otherwise open the file asked for."""
     if not window.offer_recovery() and args:
-        window.open_file(Path(args[0]))
+        window.open_in_background(Path(args[0]))

@@ -138,7 +138,36 @@ class WorkspaceController(QObject):
         loaded = imageio.load_image(path)
         self.set_document(Document.from_loaded(loaded), original_path=Path(path))
 
-    def set_document(self, document: Document | None, original_path: Path | None = None) -> None:
+    def open_file_in_background(self, path: Path, then: Callable[[], None] | None = None) -> int:
+        """Read ``path`` and prepare its display on the service thread (a 48-megapixel TIFF
+        takes seconds), then make it the document. Jobs for the current image are cancelled.
+        Failures arrive as :attr:`error` with the reason."""
+        path = Path(path)
+        self.service.cancel_kind("preview")
+        self.service.cancel_kind("apply")
+
+        def run(ctx: JobContext) -> tuple[Document, DisplayPyramid]:
+            ctx.progress.update(0.0, f"Reading {path.name}")
+            document = Document.from_loaded(imageio.load_image(path))
+            ctx.progress.check()
+            ctx.progress.update(0.7, "Preparing the display")
+            return document, DisplayPyramid(document.image)
+
+        def done(result: tuple[Document, DisplayPyramid]) -> None:
+            document, pyramid = result
+            self.set_document(document, original_path=path, pyramid=pyramid)
+            if then is not None:
+                then()
+
+        return self._submit(Job(f"Opening {path.name}", run, kind="open"), done)
+
+    def set_document(
+        self,
+        document: Document | None,
+        original_path: Path | None = None,
+        pyramid: DisplayPyramid | None = None,
+    ) -> None:
+        """Show ``document`` (None: close it); ``pyramid`` is its display if already built."""
         # results for the previous image are of no use any more (saves go on: they hold a copy)
         self.service.cancel_kind("preview")
         self.service.cancel_kind("apply")
@@ -157,18 +186,20 @@ class WorkspaceController(QObject):
         else:
             document.subscribe(self._on_layer_changed)
             document.history.subscribe(self._on_history_changed)
-            self._reset_display()
+            if pyramid is not None:
+                self.pyramid = pyramid
+            self._reset_display(rebuild=pyramid is None)
             self.view.fit()
         self._update_before()
         self.document_changed.emit()
         self._on_history_changed()
 
-    def _reset_display(self) -> None:
+    def _reset_display(self, rebuild: bool = True) -> None:
         doc = self.document
         assert doc is not None
         if self.pyramid is None:
             self.pyramid = DisplayPyramid(doc.image)
-        else:
+        elif rebuild:
             self.pyramid.reset(doc.image)
         self.view.image_item.set_pyramid(self.pyramid)
         w, h = doc.size

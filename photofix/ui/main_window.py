@@ -542,9 +542,22 @@ class MainWindow(QMainWindow):
         )
         return True
 
+    def open_in_background(self, path: Path) -> int:
+        """Open ``path`` without blocking the window (progress in the status bar)."""
+        path = Path(path)
+
+        def opened() -> None:
+            self.settings.last_folder = str(path.resolve().parent)
+            self.settings.add_recent(path)
+            self._rebuild_recent_menu()
+            self.view.setFocus()
+            self.statusBar().showMessage(f"Opened {path.name}", 5000)
+
+        return self.controller.open_file_in_background(path, then=opened)
+
     def request_open(self, path: Path) -> None:
         """Open ``path`` after asking about unsaved changes."""
-        self.run_after_saving(lambda: self.open_file(path))
+        self.run_after_saving(lambda: self.open_in_background(path))
 
     def _on_open_requested(self) -> None:
         name, _ = QFileDialog.getOpenFileName(

@@ -89,14 +89,15 @@ def test_export_jpeg_and_16_bit_tiff_leave_the_document_alone(window, qtbot, sca
     assert doc.modified and doc.path == scan
 
 
-def test_unsaved_changes_prompt_before_opening_another_file(window, answers, scan) -> None:
+def test_unsaved_changes_prompt_before_opening_another_file(window, qtbot, answers, scan):
     assert window.open_file(scan)
     paint(window)
     answers.replies = [Button.Cancel]
     window.request_open(sample_scan())
     assert window.controller.document.path == scan and "Save the changes" in answers.asked[0]
     answers.replies = [Button.Discard]
-    window.request_open(sample_scan())
+    with qtbot.waitSignal(window.controller.document_changed, timeout=10_000):
+        window.request_open(sample_scan())
     assert window.controller.document.path == sample_scan()
 
 
@@ -118,7 +119,7 @@ def test_close_asks_about_unsaved_changes_and_a_running_job(window, qtbot, answe
     ]  # fmt: skip
 
 
-def test_recent_files_and_tool_settings_persist(make_window, scan) -> None:
+def test_recent_files_and_tool_settings_persist(make_window, qtbot, scan) -> None:
     first = make_window()
     assert first.open_file(scan)
     first._on_brush_size_changed(77)
@@ -133,7 +134,8 @@ def test_recent_files_and_tool_settings_persist(make_window, scan) -> None:
     assert second.settings.last_folder == str(scan.parent.resolve())
     assert second.brush_spin.value() == 77 and second.view.tool == "eraser"
     assert second.view.compare_mode == "horizontal"
-    second.recent_menu.actions()[0].trigger()
+    with qtbot.waitSignal(second.controller.document_changed, timeout=10_000):
+        second.recent_menu.actions()[0].trigger()
     assert second.controller.document.path == scan
 
 
@@ -149,7 +151,7 @@ def test_settings_survive_a_damaged_value(tmp_path) -> None:
     assert loaded.overlay_visible is False and loaded.feather == Settings().feather
 
 
-def test_dropping_a_file_on_the_canvas_opens_it(window, scan) -> None:
+def test_dropping_a_file_on_the_canvas_opens_it(window, qtbot, scan) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(scan))])
     vp = window.view.viewport()
@@ -157,8 +159,21 @@ def test_dropping_a_file_on_the_canvas_opens_it(window, scan) -> None:
         QPointF(QPoint(50, 50)), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
         Qt.KeyboardModifier.NoModifier,
     )  # fmt: skip
-    window.view.dropEvent(event)
+    with qtbot.waitSignal(window.controller.document_changed, timeout=10_000):
+        window.view.dropEvent(event)
     assert vp is not None and window.controller.document.path == scan
+    assert window.settings.recent_files[0] == str(scan.resolve())
+
+
+def test_opening_in_the_background_reports_a_damaged_file(window, qtbot, answers, tmp_path):
+    bad = tmp_path / "torn.tif"
+    bad.write_bytes(b"II*\x00" + b"\x00" * 20)
+    with qtbot.waitSignal(window.service.failed, timeout=10_000):
+        window.open_in_background(bad)
+    QApplication.processEvents()
+    assert window.controller.document is None
+    assert answers.warnings and answers.warnings[0].startswith("Opening torn.tif failed: ")
+    assert "torn.tif" in answers.warnings[0].split("failed: ", 1)[1]
 
 
 def test_autosave_is_offered_back_after_a_crash(make_window, qtbot, answers, scan) -> None:
