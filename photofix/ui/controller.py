@@ -22,10 +22,10 @@ from PySide6.QtWidgets import QApplication
 
 from photofix.core import imageio
 from photofix.core.document import Document
-from photofix.core.errors import OperationError, PhotoFixError
+from photofix.core.errors import OperationError
 from photofix.core.history import Box
 from photofix.inference.device import DevicePolicy
-from photofix.inference.service import InferenceService, Job, JobContext
+from photofix.inference.service import InferenceService, Job, JobContext, readable_error
 from photofix.ops.registry import Layers, OpContext, Operation, run_operation
 from photofix.ui.canvas_items import HintOverlayItem, MaskOverlayItem
 from photofix.ui.commands import ApplyResultCommand, MaskEditCommand, describe_params
@@ -705,8 +705,8 @@ class WorkspaceController(QObject):
             return
         try:
             pending.on_done(result)
-        except PhotoFixError as exc:
-            self.error.emit(f"{pending.title} failed", str(exc))
+        except Exception as exc:  # e.g. an operation returned layers of the wrong size
+            self.error.emit(f"{pending.title} failed", readable_error(pending.title, exc))
         if pending.kind not in SILENT_KINDS:
             self.job_ended.emit(job_id, "finished", "")
 

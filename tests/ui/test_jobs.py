@@ -262,3 +262,33 @@ def test_resize_changes_every_layer_and_undo_restores_the_size(opened, qtbot) ->
     window.actions["undo"].trigger()
     assert doc.size == (512, 512) and window.view.image_rect().width() == 512
     assert window.size_label.text().startswith("512 × 512 px")
+
+
+def test_an_operation_that_writes_the_mask_updates_the_overlay(opened, qtbot) -> None:
+    """Detectors propose a mask: the panel and the apply path need no change for them."""
+    window = opened
+    doc = window.controller.document
+
+    def detect(layers: Layers, params, ctx: OpContext) -> Layers:
+        mask = layers.image.mean(axis=2) > params["threshold"]
+        return layers.replace(mask=mask)
+
+    from photofix.ops.registry import Param
+
+    op = Operation("detect", "Detect bright specks", "test only",
+                   (Param("threshold", "float", 0.9, minimum=0, maximum=1),), detect,
+                   writes=("mask",), blendable=False)  # fmt: skip
+    with qtbot.waitSignal(window.service.finished, timeout=10_000):
+        window.controller.apply_operation(PreviewRequest(op, {"threshold": 0.85}))
+    QApplication.processEvents()
+    expected = doc.image.mean(axis=2) > 0.85
+    assert expected.any() and np.array_equal(doc.mask, expected)
+    assert doc.history.steps[0].label == "Detect bright specks"
+    assert window.history.item(1).text() == "Detect bright specks — threshold 0.85"
+    y, x = np.argwhere(expected)[0]
+    window.controller.mask_overlay.setOpacity(1.0)
+    window.view.set_zoom(1.0)
+    window.view.centerOn(float(x), float(y))
+    p = window.view.viewportTransform().map(QPointF(x + 0.5, y + 0.5))
+    c = window.view.viewport().grab().toImage().pixelColor(int(p.x()), int(p.y()))
+    assert (c.red(), c.green(), c.blue()) == (0xFF, 0x2D, 0x2D)
