@@ -169,3 +169,9 @@ def runner_for(spec: ModelSpec, policy: DevicePolicy | None = None) -> ModelRunn
                 _RUNNERS.popitem(last=False)
         _RUNNERS.move_to_end(key)
         return runner
+
+
+def unload_models() -> None:
+    """Forget every loaded model (after the device setting changed, or to free memory)."""
+    with _RUNNERS_LOCK:
+        _RUNNERS.clear()

@@ -6,8 +6,9 @@ thread never waits on a model. :meth:`InferenceService.cancel` may be called fro
 sets the running job's :class:`~photofix.inference.progress.Progress` cancel token (the tiler
 checks it before every tile, so a tiled job stops within one tile) and drops queued jobs.
 
-Loaded models stay in :attr:`InferenceService.models` (a :class:`ModelCache`) between jobs.
-Nothing here imports torch: jobs import what they need, on the service thread.
+Loaded models stay loaded between jobs in the process-wide runner cache
+(:func:`photofix.inference.runner.runner_for`). Nothing here imports torch: jobs import what
+they need, on the service thread.
 
 This is the only Qt module of ``photofix.inference``; it never imports ``photofix.ops`` (the
 caller wraps an operation in a job function).
@@ -19,7 +20,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,43 +30,17 @@ from photofix.core.errors import Cancelled, PhotoFixError
 from photofix.inference.progress import Progress, ProgressInfo
 from photofix.inference.tiling import is_out_of_memory
 
-__all__ = ["InferenceService", "Job", "JobContext", "ModelCache", "readable_error"]
+__all__ = ["InferenceService", "Job", "JobContext", "readable_error"]
 
 PROGRESS_INTERVAL_S = 0.05
 """Progress signals are throttled to at most one per this many seconds (plus the last one)."""
 
 
-class ModelCache:
-    """Loaded models kept between jobs, keyed by whatever identifies a model and its device.
-
-    Used only on the service thread (jobs run there), so it needs no lock of its own.
-    """
-
-    def __init__(self) -> None:
-        self._models: dict[Hashable, Any] = {}
-
-    def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
-        """The model under ``key``, calling ``load()`` only the first time."""
-        if key not in self._models:
-            self._models[key] = load()
-        return self._models[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._models
-
-    def __len__(self) -> int:
-        return len(self._models)
-
-    def clear(self) -> None:
-        self._models.clear()
-
-
 @dataclass
 class JobContext:
-    """What a running job gets: its progress/cancel token and the service's model cache."""
+    """What a running job gets: its progress/cancel token."""
 
     progress: Progress
-    models: ModelCache
 
 
 @dataclass
@@ -120,7 +95,6 @@ class InferenceService(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.models = ModelCache()
         self._lock = threading.Lock()
         self._queue: deque[Job] = deque()
         self._running: Job | None = None
@@ -239,7 +213,7 @@ class InferenceService(QObject):
         self.started.emit(job.id, job.title)
         try:
             job.progress.check()
-            result = job.run(JobContext(job.progress, self.models))
+            result = job.run(JobContext(job.progress))
             job.progress.check()
         except Cancelled:
             self.cancelled.emit(job.id)

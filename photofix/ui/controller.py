@@ -750,7 +750,9 @@ class WorkspaceController(QObject):
         """Forget loaded models (after the device changed); done on the service thread."""
 
         def run(ctx: JobContext) -> None:
-            ctx.models.clear()
+            from photofix.inference.runner import unload_models
+
+            unload_models()
 
         self._submit(Job("Unloading models", run, kind="probe"), lambda _: None)
 

@@ -134,17 +134,3 @@ def test_progress_and_notices_reach_the_gui_thread(service) -> None:
         job,
         "Fell back to the CPU after running out of GPU memory.",
     ) in service.events
-
-
-def test_models_are_loaded_once_and_cached(service) -> None:
-    loads = []
-
-    def run(ctx: JobContext) -> int:
-        model = ctx.models.get(("demo", "cpu"), lambda: loads.append(1) or object())
-        return id(model)
-
-    a = service.submit(Job("one", run))
-    b = service.submit(Job("two", run))
-    pump_until(lambda: sum(e[0] == "finished" for e in service.events) == 2)
-    results = {e[1]: e[2] for e in service.events if e[0] == "finished"}
-    assert results[a] == results[b] and loads == [1]
