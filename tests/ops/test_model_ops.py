@@ -93,3 +93,33 @@ def test_jpeg_clean_fixed_level_improves_a_jpeg(photos, tmp_path) -> None:
         REGISTRY.get("jpeg-clean"), Layers(jpeg), {"level": "1", "keep_2x": "true"}
     ).image
     assert kept.shape == (256, 256, 3)
+
+
+def test_denoise_auto_measures_the_noise_and_says_so(photos, rng) -> None:
+    from photofix.inference.progress import Progress
+    from photofix.ops import OpContext
+
+    clean = photos["astronaut"][200:328, 200:328]
+    noisy8 = np.clip(np.rint((clean + rng.normal(0, 20 / 255, clean.shape)) * 255), 0, 255)
+    noisy = (noisy8 / 255).astype(np.float32)
+    ctx = OpContext(progress=Progress())
+    out = run_operation(REGISTRY.get("denoise"), Layers(noisy), {}, ctx).image
+    assert psnr(out, clean) > psnr(noisy, clean) + 5
+    (note,) = ctx.progress.notices
+    sigma = float(note.rsplit("=", 1)[1])
+    assert 14 < sigma < 26, note
+
+
+def test_jpeg_clean_auto_reads_the_file_and_refuses_non_jpeg(photos, tmp_path) -> None:
+    from PIL import Image
+
+    clean = photos["chelsea"][:128, :128]
+    path = tmp_path / "q30.jpg"
+    Image.fromarray((clean * 255 + 0.5).astype(np.uint8)).save(path, quality=30)
+    jpeg = np.asarray(Image.open(path), np.float32) / 255
+    out = run_operation(REGISTRY.get("jpeg-clean"), Layers(jpeg, source=path), {})
+    assert psnr(out.image, clean) > psnr(jpeg, clean) + 0.7
+    png = tmp_path / "x.png"
+    Image.fromarray((clean * 255 + 0.5).astype(np.uint8)).save(png)
+    with pytest.raises(OperationError, match="choose a level"):
+        run_operation(REGISTRY.get("jpeg-clean"), Layers(jpeg, source=png), {})
