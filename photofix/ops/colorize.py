@@ -64,9 +64,13 @@ class ColorizeResult:
 # ---- hints --------------------------------------------------------------------------------
 
 
-def hint_chroma(hints: np.ndarray) -> np.ndarray:
-    """Chroma (``H×W×2``) of painted hint colours (``H×W×3``), each relative to its own luma."""
-    return chroma(np.clip(np.asarray(hints, np.float32), 0.0, 1.0))
+def hint_chroma(hints: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Chroma (``H×W×2``) of painted hint colours (``H×W×3``), each relative to its own luma;
+    computed where ``mask`` is set, zero elsewhere."""
+    out = np.zeros((*mask.shape, 2), np.float32)
+    painted = np.clip(np.asarray(hints, np.float32)[mask], 0.0, 1.0)
+    out[mask] = chroma(painted[None])[0]
+    return out
 
 
 def colorize_from_hints(
@@ -77,7 +81,7 @@ def colorize_from_hints(
 ) -> ColorizeResult:
     """Propagate painted hints over ``image`` (float32 ``H×W×3``); see the module docstring."""
     y = luma(image)
-    c = propagate_chroma(y, hint_chroma(hints), hint_mask, DEFAULT_SETTINGS, progress)
+    c = propagate_chroma(y, hint_chroma(hints, hint_mask), hint_mask, DEFAULT_SETTINGS, progress)
     return ColorizeResult(y, c)
 
 
@@ -172,7 +176,7 @@ def colorize_auto(
     progress.update(0.7, "Applying hints" if have_hints else "Colour predicted")
     if have_hints:
         assert hints is not None and hint_mask is not None
-        target = hint_chroma(hints)
+        target = hint_chroma(hints, hint_mask)
         correction = np.where(hint_mask[..., None], target - c, 0.0).astype(np.float32)
         local = replace(DEFAULT_SETTINGS, smooth=0.0)
         c = c + propagate_chroma(
