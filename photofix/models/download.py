@@ -392,15 +392,17 @@ def _reason(exc: BaseException) -> str:
 
 
 def _offline(spec: ModelSpec, w: DownloadWeights, exc: BaseException) -> DownloadFailed:
-    reason = _reason(exc)
-    offline = isinstance(
-        getattr(exc, "reason", exc), (socket.gaierror, ConnectionError, TimeoutError)
-    )
-    head = "No network" if offline else "Could not connect"
+    cause = getattr(exc, "reason", exc)
+    if isinstance(cause, (socket.gaierror, TimeoutError, socket.timeout)):
+        head = "No network"  # no name resolution or no answer at all
+    elif isinstance(cause, ConnectionRefusedError):
+        head = "The download server is not answering"
+    else:
+        head = "Could not connect"
     return DownloadFailed(
-        f"{head}: {_host(w.url)} cannot be reached ({reason}). Install {spec.title} later with "
-        f"'photofix models install {spec.id}', or download {w.url} on another computer and "
-        f"import the file with 'photofix models import {spec.id} FILE'."
+        f"{head}: {_host(w.url)} cannot be reached ({_reason(exc)}). Install {spec.title} later "
+        f"with 'photofix models install {spec.id}', or download {w.url} on another computer "
+        f"and import the file with 'photofix models import {spec.id} FILE'."
     )
 
 
