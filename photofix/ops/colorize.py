@@ -239,6 +239,10 @@ class _LastSolution:
         with self._lock:
             self._key, self._result = key, result
 
+    def clear(self) -> None:
+        with self._lock:
+            self._key, self._result = None, None
+
 
 LAST_SOLUTION = _LastSolution()
 
