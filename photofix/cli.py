@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("--quality", type=int, default=95, help="JPEG quality 1-100 (default 95)")
     proc.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), default="auto")
     proc.add_argument(
+        "--exact",
+        action="store_true",
+        help="float32 everywhere (reproducible across machines; slower than the"
+        " default fp16 on CUDA / bf16 on CPUs that have it)",
+    )
+    proc.add_argument(
         "--max-megapixels",
         type=float,
         default=imageio.DEFAULT_MAX_PIXELS / 1e6,
@@ -196,7 +202,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
         op = REGISTRY.get(name)
         chain.append((op, op.resolve(raw)))
     jobs = _plan_jobs(args)
-    policy = DevicePolicy(preference=args.device)
+    policy = DevicePolicy(preference=args.device, half_precision=not args.exact)
     failures = 0
     for job in jobs:
         try:

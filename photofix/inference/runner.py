@@ -2,8 +2,9 @@
 
 A :class:`ModelRunner` owns one loaded network on one device. For every tile it applies the
 reference border padding from the model's spec, pads to the size multiple the network needs,
-converts to a tensor (fp16 on CUDA when the spec allows it), runs, and crops back — so callers
-hand over plain images and never pad. Whole images go through
+converts to a tensor (fp16 on CUDA, bf16 autocast with channels-last on a CPU with native bf16,
+when the device allows reduced precision and the spec supports it), runs, and crops back —
+so callers hand over plain images and never pad. Whole images go through
 :func:`photofix.inference.tiling.run_tiled`, which checks for cancellation per tile and, on
 out-of-memory, retries smaller tiles and then this runner's CPU twin.
 
@@ -13,7 +14,9 @@ float32 ``(s·H)×(s·W)×C``, clipped to [0, 1].
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -53,12 +56,20 @@ class ModelRunner:
                 net = net.to(self.device.torch_device())
                 if self._half:
                     net = net.half()
+                elif self._bf16:
+                    import torch
+
+                    net = net.to(memory_format=torch.channels_last)
                 self._net = net
             return self._net
 
     @property
     def _half(self) -> bool:
-        return self.device.dtype == "float16" and self.spec.fp16
+        return self.device.dtype == "float16" and self.spec.reduced_precision
+
+    @property
+    def _bf16(self) -> bool:
+        return self.device.dtype == "bfloat16" and self.spec.reduced_precision
 
     # -- one tile -----------------------------------------------------------------------
     def process_tile(self, tile: np.ndarray, **options: Any) -> np.ndarray:
@@ -87,7 +98,9 @@ class ModelRunner:
         extra_h, extra_w = (-x.shape[2]) % mult, (-x.shape[3]) % mult
         if extra_h or extra_w:
             x = F.pad(x, (0, extra_w, 0, extra_h), mode="replicate")
-        with torch.inference_mode():
+        with torch.inference_mode(), _autocast(torch, self._bf16):
+            if self._bf16:
+                x = x.contiguous(memory_format=torch.channels_last)
             y = spec.forward(net, x, **options) if spec.forward else net(x)
         crop = 0 if spec.border.consumed else pad * scale
         y = y[:, :, crop : crop + h * scale, crop : crop + w * scale]
@@ -126,3 +139,39 @@ class ModelRunner:
             self._cpu_twin = ModelRunner(self.spec, DevicePolicy("cpu").resolve())
         twin = self._cpu_twin
         return lambda piece: twin.process_tile(piece, **options)
+
+
+def _autocast(torch: Any, bf16: bool) -> Any:
+    """bfloat16 autocast on the CPU (oneDNN kernels), or nothing."""
+    if bf16:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+_RUNNERS: OrderedDict[tuple[str, ResolvedDevice], ModelRunner] = OrderedDict()
+_RUNNERS_LOCK = threading.Lock()
+MAX_LOADED_MODELS = 4
+
+
+def runner_for(spec: ModelSpec, policy: DevicePolicy | None = None) -> ModelRunner:
+    """A shared runner for ``spec`` on the device ``policy`` resolves to.
+
+    Models load once and stay loaded (the few most recently used), so a second operation
+    with the same model starts at once.
+    """
+    device = (policy or DevicePolicy()).resolve()
+    key = (spec.id, device)
+    with _RUNNERS_LOCK:
+        runner = _RUNNERS.get(key)
+        if runner is None:
+            runner = _RUNNERS[key] = ModelRunner(spec, device)
+            while len(_RUNNERS) > MAX_LOADED_MODELS:
+                _RUNNERS.popitem(last=False)
+        _RUNNERS.move_to_end(key)
+        return runner
+
+
+def unload_models() -> None:
+    """Forget every loaded model (after the device setting changed, or to free memory)."""
+    with _RUNNERS_LOCK:
+        _RUNNERS.clear()

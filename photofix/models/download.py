@@ -96,6 +96,11 @@ class DownloadWeights:
     size: int | None
     filename: str
 
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The file names, as ``PackageWeights.files`` lists them (one file here)."""
+        return (self.filename,)
+
     def path(self) -> Path:
         """Where the installed file is (or will be)."""
         return models_dir() / self.filename

@@ -52,6 +52,8 @@ def _spec(model_id: str, channels: int, file: str, title: str) -> ModelSpec:
         channels=channels,
         tiling=Tiling(tile=512, overlap=16, context=24, align=2),
         forward=_forward,
+        # bfloat16 costs 0.3 dB of denoising PSNR (measured, astronaut σ25): always float32
+        reduced_precision=False,
         summary="Removes grain and sensor noise of a given strength (0.85 M params).",
     )
 

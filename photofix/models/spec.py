@@ -88,9 +88,10 @@ class ModelSpec:
 
     ``build(spec)`` returns the network with its weights on the CPU (the runner moves it and
     sets eval mode). ``forward`` (optional) adapts the call, e.g. FFDNet's noise level:
-    ``forward(net, x, **options)`` with x a 1×C×H×W tensor in [0, 1]. ``border`` is applied by
-    the runner at every tile; with ``Border.consumed`` the network itself eats the padding
-    (waifu2x's unpadded convolutions), otherwise ``pixels × scale`` are cropped after.
+    ``forward(net, x, **options)`` with x a 1×C×H×W tensor in [0, 1]. ``reduced_precision``
+    False keeps the model in float32 even where the device allows fp16/bf16. ``border`` is
+    applied by the runner at every tile; with ``Border.consumed`` the network itself eats the
+    padding (waifu2x's unpadded convolutions), otherwise ``pixels × scale`` are cropped after.
     """
 
     id: str
@@ -103,7 +104,7 @@ class ModelSpec:
     channels: int = 3
     tiling: Tiling = field(default_factory=Tiling)
     border: Border = field(default_factory=Border)
-    fp16: bool = True
+    reduced_precision: bool = True
     forward: Callable[..., torch.Tensor] | None = None
     summary: str = ""
     extra: dict[str, Any] = field(default_factory=dict)

@@ -4,7 +4,7 @@ The registry is an explicit, ordered list of imports: no discovery, so PyInstall
 module and the order in menus is stable.
 """
 
-from photofix.ops import colorize, fade, resize
+from photofix.ops import colorize, denoise, fade, jpeg_clean, resize, upscale
 from photofix.ops.registry import (
     Layers,
     OpContext,
@@ -15,7 +15,16 @@ from photofix.ops.registry import (
     run_operation,
 )
 
-REGISTRY = OperationRegistry([fade.OPERATION, resize.OPERATION, colorize.OPERATION])
+REGISTRY = OperationRegistry(
+    [
+        fade.OPERATION,
+        denoise.OPERATION,
+        jpeg_clean.OPERATION,
+        upscale.OPERATION,
+        resize.OPERATION,
+        colorize.OPERATION,
+    ]
+)
 
 __all__ = [
     "REGISTRY",

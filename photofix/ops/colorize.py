@@ -36,6 +36,7 @@ import numpy as np
 from photofix.core.chroma import chroma, compose, luma
 from photofix.core.errors import OperationError
 from photofix.inference.progress import Progress
+from photofix.inference.runner import runner_for
 from photofix.inference.tiling import run_tiled
 from photofix.models import zhang_colorization
 from photofix.models.spec import ModelSpec
@@ -87,21 +88,10 @@ def colorize_from_hints(
 
 # ---- automatic ----------------------------------------------------------------------------
 
-_models: dict[tuple[str, str, str], Any] = {}
-_models_lock = threading.Lock()
-
 
 def _loaded(spec: ModelSpec, ctx: OpContext) -> Any:
-    """The network of ``spec`` on the context's device, built once per process."""
-    device = ctx.device.resolve()
-    key = (spec.id, str(spec.weights.sha256), f"{device.kind}:{device.index}")
-    with _models_lock:
-        net = _models.get(key)
-        if net is None:
-            net = spec.build(spec).eval().requires_grad_(False).to(device.torch_device())
-            _models.clear()  # keep one colorizer in memory
-            _models[key] = net
-    return net
+    """The network of ``spec`` on the context's device, from the shared model cache."""
+    return runner_for(spec, ctx.device).net()
 
 
 def _srgb_to_l_star(y: np.ndarray) -> np.ndarray:

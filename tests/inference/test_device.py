@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from photofix.core.errors import DeviceUnavailable
+from photofix.inference import device
 from photofix.inference.device import DevicePolicy, ResolvedDevice
 
 torch = pytest.importorskip("torch")
@@ -14,7 +15,8 @@ torch = pytest.importorskip("torch")
 def machine(monkeypatch):
     """Simulate which accelerators this computer has: call with cuda=/mps= booleans."""
 
-    def simulate(*, cuda: bool, mps: bool) -> None:
+    def simulate(*, cuda: bool, mps: bool, bf16: bool = False) -> None:
+        monkeypatch.setattr(device, "_cpu_bf16", lambda torch: bf16)
         monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
         monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: "NVIDIA H100")
         monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
@@ -87,3 +89,11 @@ def test_resolved_device_converts_to_torch_objects():
 def test_resolved_device_rejects_unknown_kinds():
     with pytest.raises(ValueError, match="kind"):
         ResolvedDevice("tpu")
+
+
+@pytest.mark.parametrize(("half", "dtype"), [(True, "bfloat16"), (False, "float32")])
+def test_cpu_with_native_bf16_uses_it_only_when_reduced_precision_is_allowed(machine, half, dtype):
+    machine(cuda=False, mps=False, bf16=True)
+    for preference in ("auto", "cpu"):
+        assert DevicePolicy(preference, half_precision=half).resolve().dtype == dtype
+    assert DevicePolicy(half_precision=half).cpu().dtype == "float32"

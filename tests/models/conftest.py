@@ -1,4 +1,5 @@
-"""A local HTTP server for download tests (127.0.0.1 only; no test touches the internet)."""
+"""Model test fixtures: a per-session converted-weights cache, and a local HTTP server for
+download tests (127.0.0.1 only; no test touches the internet)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,12 @@ def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(part)
 
     return Handler
+
+
+@pytest.fixture(autouse=True)
+def _weights_cache(tmp_path_factory, monkeypatch) -> None:
+    """Model tests convert real package weights; keep their cache in a per-session folder."""
+    monkeypatch.setenv("PHOTOFIX_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import torch
 
 from photofix.core.chroma import chroma, luma
 from photofix.core.errors import ChecksumMismatch, ModelMissing
+from photofix.inference.runner import unload_models
 from photofix.models import MODELS, zhang_colorization
 from photofix.models import download as dl
 from photofix.models.nets import zhang
@@ -26,6 +27,13 @@ from photofix.ops import colorize as colorize_op
 from photofix.ops.registry import run_operation
 
 SMALL = 64  # a small working size keeps the CPU test fast (the real one is 256)
+
+
+@pytest.fixture(autouse=True)
+def _forget_loaded_models():
+    """The random-weight networks must not stay in the shared model cache."""
+    yield
+    unload_models()
 
 
 def _checkpoint(net: torch.nn.Module) -> bytes:

@@ -1,0 +1,396 @@
+"""Dock panels: the operations (with widgets generated from each Param), the history, and the
+job progress shown in the status bar."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photofix.core.document import Document
+from photofix.ops.registry import AUTO, Operation, OperationRegistry, Param
+from photofix.ui.commands import describe_params
+from photofix.ui.controller import PreviewRequest
+
+_BIG = 1e9
+
+
+class ParamField(QWidget):
+    """The editor of one :class:`Param`: a spin box, combo box, check box or line edit, with
+    an "auto" switch when the parameter may be left to the operation (default None or
+    ``allow_auto``)."""
+
+    changed = Signal()
+
+    def __init__(self, param: Param, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.param = param
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.editor = self._make_editor(param)
+        self.editor.setToolTip(param.help)
+        layout.addWidget(self.editor, 1)
+        self.auto: QCheckBox | None = None
+        if param.default is None or param.allow_auto:
+            self.auto = QCheckBox("auto")
+            self.auto.setToolTip(
+                "Let the operation choose" if param.allow_auto else "Leave this parameter unset"
+            )
+            self.auto.setChecked(param.default is None or param.default == AUTO)
+            self.auto.toggled.connect(self._on_auto_toggled)
+            layout.addWidget(self.auto)
+            self._on_auto_toggled(self.auto.isChecked())
+
+    def _make_editor(self, p: Param) -> QWidget:
+        if p.kind in ("int", "float"):
+            box: QSpinBox | QDoubleSpinBox
+            if p.kind == "int":
+                box = QSpinBox()
+                box.setRange(
+                    int(p.minimum if p.minimum is not None else -(2**31 - 1)),
+                    int(p.maximum if p.maximum is not None else 2**31 - 1),
+                )
+            else:
+                box = QDoubleSpinBox()
+                lo = p.minimum if p.minimum is not None else -_BIG
+                hi = p.maximum if p.maximum is not None else _BIG
+                box.setRange(lo, hi)
+                span = hi - lo
+                box.setDecimals(3 if span <= 10 else 2)
+                box.setSingleStep(10 ** math.floor(math.log10(max(span, 1e-3) / 20)))
+            if isinstance(p.default, (int, float)) and not isinstance(p.default, bool):
+                box.setValue(p.default)
+            box.setKeyboardTracking(False)
+            box.valueChanged.connect(self.changed)
+            return box
+        if p.kind == "choice":
+            combo = QComboBox()
+            combo.addItems(list(p.choices))
+            if p.default in p.choices:
+                combo.setCurrentText(str(p.default))
+            combo.currentTextChanged.connect(self.changed)
+            return combo
+        if p.kind == "bool":
+            check = QCheckBox()
+            check.setChecked(bool(p.default))
+            check.toggled.connect(self.changed)
+            return check
+        line = QLineEdit("" if p.default is None else str(p.default))
+        line.editingFinished.connect(self.changed)
+        return line
+
+    def _on_auto_toggled(self, auto: bool) -> None:
+        self.editor.setEnabled(not auto)
+        self.changed.emit()
+
+    def value(self) -> Any:
+        if self.auto is not None and self.auto.isChecked():
+            return AUTO if self.param.allow_auto else None
+        e = self.editor
+        if isinstance(e, (QSpinBox, QDoubleSpinBox)):
+            return e.value()
+        if isinstance(e, QComboBox):
+            return e.currentText()
+        if isinstance(e, QCheckBox):
+            return e.isChecked()
+        assert isinstance(e, QLineEdit)
+        return e.text()
+
+    def set_value(self, value: Any) -> None:
+        if self.auto is not None:
+            self.auto.setChecked(value is None or value == AUTO)
+            if value is None or value == AUTO:
+                return
+        e = self.editor
+        if isinstance(e, (QSpinBox, QDoubleSpinBox)):
+            e.setValue(value)
+        elif isinstance(e, QComboBox):
+            e.setCurrentText(str(value))
+        elif isinstance(e, QCheckBox):
+            e.setChecked(bool(value))
+        elif isinstance(e, QLineEdit):
+            e.setText(str(value))
+
+
+class ParamForm(QWidget):
+    """A form with one :class:`ParamField` per parameter of an operation."""
+
+    changed = Signal()
+
+    def __init__(self, op: Operation, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.op = op
+        layout = QFormLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        summary = QLabel(op.summary)
+        summary.setWordWrap(True)
+        summary.setStyleSheet("color: palette(mid);")
+        layout.addRow(summary)
+        self.fields: dict[str, ParamField] = {}
+        for param in op.params:
+            field = ParamField(param)
+            field.changed.connect(self.changed)
+            label = QLabel(param.name.replace("_", " "))
+            label.setToolTip(param.help)
+            layout.addRow(label, field)
+            self.fields[param.name] = field
+
+    def values(self) -> dict[str, Any]:
+        """The parameters as typed values, leaving out the unset ones."""
+        out = {}
+        for name, field in self.fields.items():
+            value = field.value()
+            if value is not None:
+                out[name] = value
+        return out
+
+
+class OperationsPanel(QWidget):
+    """One page per registered operation, built from its parameters, plus the shared blend
+    controls (strength, limit to mask with feather), live preview and Apply."""
+
+    apply_requested = Signal(object)  # PreviewRequest
+    request_changed = Signal(object)  # PreviewRequest | None (for the live preview)
+
+    def __init__(self, registry: OperationRegistry, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.toolbox = QToolBox()
+        self.forms: list[ParamForm] = []
+        for op in registry:
+            form = ParamForm(op)
+            form.changed.connect(self._on_changed)
+            page = QWidget()
+            page_layout = QVBoxLayout(page)
+            page_layout.addWidget(form)
+            page_layout.addStretch(1)
+            self.toolbox.addItem(page, op.title)
+            self.toolbox.setItemToolTip(self.toolbox.count() - 1, op.summary)
+            self.forms.append(form)
+        self.toolbox.currentChanged.connect(self._on_changed)
+        layout.addWidget(self.toolbox)
+
+        group = QGroupBox("Blend and apply")
+        blend = QFormLayout(group)
+        self.strength = QSlider(Qt.Orientation.Horizontal)
+        self.strength.setRange(0, 100)
+        self.strength.setValue(100)
+        self.strength_label = QLabel("100 %")
+        self.strength_label.setMinimumWidth(40)
+        row = QHBoxLayout()
+        row.addWidget(self.strength, 1)
+        row.addWidget(self.strength_label)
+        self.strength.valueChanged.connect(self._on_strength_changed)
+        blend.addRow("Strength", row)
+        self.limit_to_mask = QCheckBox("Only inside the mask")
+        self.limit_to_mask.toggled.connect(self._on_changed)
+        self.feather = QDoubleSpinBox()
+        self.feather.setRange(0, 200)
+        self.feather.setSuffix(" px")
+        self.feather.setToolTip("Soften the mask's edge over this many pixels")
+        self.feather.valueChanged.connect(self._on_changed)
+        blend.addRow(self.limit_to_mask)
+        blend.addRow("Feather", self.feather)
+        self.live_preview = QCheckBox("Live preview of the visible area")
+        self.live_preview.setToolTip(
+            "Run the operation on what is on screen and show it on the after side of the "
+            "compare view, before applying"
+        )
+        self.live_preview.toggled.connect(self._on_changed)
+        blend.addRow(self.live_preview)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        blend.addRow(self.note)
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setDefault(True)
+        self.apply_button.clicked.connect(self._on_apply_clicked)
+        blend.addRow(self.apply_button)
+        layout.addWidget(group)
+        layout.addStretch(1)
+        self._sync_enabled()
+
+    # -- state -------------------------------------------------------------------------------
+    def current_form(self) -> ParamForm:
+        return self.forms[self.toolbox.currentIndex()]
+
+    def select(self, name: str) -> None:
+        for i, form in enumerate(self.forms):
+            if form.op.name == name:
+                self.toolbox.setCurrentIndex(i)
+                return
+        raise KeyError(name)
+
+    def request(self) -> PreviewRequest:
+        form = self.current_form()
+        blendable = form.op.blendable
+        return PreviewRequest(
+            form.op,
+            form.values(),
+            strength=self.strength.value() / 100.0 if blendable else 1.0,
+            limit_to_mask=self.limit_to_mask.isChecked() and blendable,
+            feather=self.feather.value(),
+        )
+
+    def set_blend(self, strength: float, limit: bool, feather: float, preview: bool) -> None:
+        for w in (self.strength, self.limit_to_mask, self.feather, self.live_preview):
+            w.blockSignals(True)
+        self.strength.setValue(round(strength * 100))
+        self.strength_label.setText(f"{self.strength.value()} %")
+        self.limit_to_mask.setChecked(limit)
+        self.feather.setValue(feather)
+        self.live_preview.setChecked(preview)
+        for w in (self.strength, self.limit_to_mask, self.feather, self.live_preview):
+            w.blockSignals(False)
+        self._on_changed()
+
+    def set_busy(self, busy: bool) -> None:
+        self.apply_button.setEnabled(not busy)
+        self.apply_button.setText("Working…" if busy else "Apply")
+
+    # -- slots -------------------------------------------------------------------------------
+    def _on_strength_changed(self, value: int) -> None:
+        self.strength_label.setText(f"{value} %")
+        self._on_changed()
+
+    def _sync_enabled(self) -> None:
+        op = self.current_form().op
+        for w in (self.strength, self.limit_to_mask, self.feather):
+            w.setEnabled(op.blendable)
+        self.feather.setEnabled(op.blendable and self.limit_to_mask.isChecked())
+        previewable = op.writes == ("image",)
+        self.live_preview.setEnabled(previewable)
+        if not op.blendable:
+            self.note.setText(f"{op.title} changes the whole image: no strength or mask limit.")
+        elif not previewable:
+            self.note.setText("No live preview for this operation.")
+        else:
+            self.note.setText("")
+
+    def _on_changed(self, *_: object) -> None:
+        self._sync_enabled()
+        op = self.current_form().op
+        live = self.live_preview.isChecked() and op.writes == ("image",)
+        self.request_changed.emit(self.request() if live else None)
+
+    def _on_apply_clicked(self) -> None:
+        self.apply_requested.emit(self.request())
+
+
+class HistoryPanel(QListWidget):
+    """Every step with its parameters; the current one is bold, undone ones are grey. Clicking
+    a row jumps there. The first row is the state as opened (or the oldest one kept, when steps
+    were dropped to stay within the memory budget)."""
+
+    goto_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAlternatingRowColors(True)
+        self.itemClicked.connect(self._on_item_clicked)
+        self.itemActivated.connect(self._on_item_clicked)
+
+    def refresh(self, document: Document | None) -> None:
+        self.blockSignals(True)
+        self.clear()
+        if document is not None:
+            h = document.history
+            name = document.path.name if document.path else "image"
+            first = f"Opened {name}"
+            if h.dropped:
+                first = (
+                    f"Oldest kept state — {h.dropped} earlier step"
+                    f"{'s' if h.dropped != 1 else ''} dropped to stay within the "
+                    f"{h.budget_bytes / 1024**3:.1f} GB history budget"
+                )
+            rows = [first]
+            for step in h.steps:
+                shown = {k: v for k, v in step.params.items() if k != "layer"}
+                summary = describe_params(shown)
+                rows.append(step.label + (f" — {summary}" if summary else ""))
+            for i, text in enumerate(rows):
+                item = QListWidgetItem(text)
+                item.setToolTip(text)
+                if i == h.index:
+                    font = QFont(item.font())
+                    font.setBold(True)
+                    item.setFont(font)
+                elif i > h.index:
+                    item.setForeground(self.palette().placeholderText())
+                self.addItem(item)
+            self.setCurrentRow(h.index)
+            self.scrollToItem(self.item(h.index))
+        self.blockSignals(False)
+
+    def _on_item_clicked(self, item: QListWidgetItem) -> None:
+        self.goto_requested.emit(self.row(item))
+
+
+class JobStatusWidget(QWidget):
+    """Title, progress bar with ETA, and Cancel, for the running job (hidden when idle)."""
+
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setFixedWidth(160)
+        self.bar.setTextVisible(False)
+        self.eta = QLabel()
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Stop the running job (Esc); the image stays as it was")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        for w in (self.title, self.bar, self.eta, self.cancel_button):
+            layout.addWidget(w)
+        self.setVisible(False)
+
+    def started(self, title: str) -> None:
+        self.title.setText(title)
+        self.bar.setValue(0)
+        self.eta.setText("starting…")
+        self.setVisible(True)
+
+    def progressed(self, fraction: float, eta: float | None, message: str) -> None:
+        self.bar.setValue(round(fraction * 1000))
+        left = "" if eta is None else f"{format_duration(eta)} left"
+        self.eta.setText(" · ".join(t for t in (f"{fraction:.0%}", left, message) if t))
+
+    def ended(self) -> None:
+        self.setVisible(False)
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, s = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {s:02d} s"
+    hours, m = divmod(minutes, 60)
+    return f"{hours} h {m:02d} min"
