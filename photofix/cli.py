@@ -3,6 +3,7 @@
     photofix info IMAGE...
     photofix ops
     photofix process INPUT... -o OUT --op NAME[:key=value,...] [--op ...]
+    photofix models list | install ID | verify [ID...] | import ID FILE
 
 Failures print one line, ``photofix: error: <reason>``, and exit with status 1 (2 for a
 mistake in the command itself). Outputs are written atomically: a failed run leaves no file.
@@ -23,7 +24,7 @@ from photofix.inference.device import DevicePolicy
 from photofix.inference.progress import Progress, ProgressInfo
 from photofix.ops import REGISTRY, Layers, OpContext, parse_op_spec, run_operation
 
-COMMANDS = ("info", "ops", "process")
+COMMANDS = ("info", "ops", "process", "models")
 WRITE_SUFFIX = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg"}
 SUFFIX_FORMAT = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow an output to replace its own input file",
     )
     proc.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_models_parser(sub)
     return parser
 
 
@@ -115,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_ops()
         if args.command == "process":
             return _cmd_process(args)
+        if args.command == "models":
+            return _cmd_models(args)
         parser.print_help()
         return 0
     except PhotoFixError as exc:
@@ -323,3 +327,67 @@ class _ProgressBar:
 
     def notice(self, message: str) -> None:
         print(f"photofix: note: {message}", file=sys.stderr)
+
+
+# ---- models: downloadable weights (list, install, verify, import) --------------------------
+def _add_models_parser(sub: argparse._SubParsersAction) -> None:
+    models = sub.add_parser("models", help="list, install and verify downloadable models")
+    verbs = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    verbs.add_parser("list", help="every model, its licence and whether it is installed")
+    install = verbs.add_parser("install", help="download and verify a model's weights")
+    install.add_argument("model_id", metavar="ID")
+    install.add_argument("--force", action="store_true", help="download again even if present")
+    verify = verbs.add_parser("verify", help="check installed weights against their SHA-256")
+    verify.add_argument("model_ids", nargs="*", metavar="ID", help="default: every installed")
+    imp = verbs.add_parser("import", help="install a weights file downloaded elsewhere")
+    imp.add_argument("model_id", metavar="ID")
+    imp.add_argument("file", type=Path, metavar="FILE")
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from photofix.models import MODELS, get_model
+    from photofix.models import download as dl
+    from photofix.models.spec import ModelSpec
+
+    def downloadable(model_id: str) -> ModelSpec:
+        spec = get_model(model_id)
+        if not isinstance(spec.weights, dl.DownloadWeights):
+            raise CliError(f"{model_id} comes with a Python package; nothing to download")
+        return spec
+
+    if args.models_command == "list":
+        for spec in MODELS.values():
+            if isinstance(spec.weights, dl.DownloadWeights):
+                st = dl.status(spec)
+                state = st.state + (f" ({st.detail})" if st.detail else "")
+                where = f"download, {spec.weights.size_text}: {state}"
+            else:
+                where = f"from the package {spec.weights.distribution}"
+            print(f"{spec.id:<24} {spec.task:<9} {where}\n{'':<24} {spec.licence}")
+        return 0
+    if args.models_command == "install":
+        spec = downloadable(args.model_id)
+        with _ProgressBar(spec.id, enabled=True) as bar:
+            path = dl.install(spec, Progress(bar.update, notice_callback=bar.notice),
+                              force=args.force)  # fmt: skip
+        print(f"{spec.id}: installed and verified ({path})")
+        return 0
+    if args.models_command == "import":
+        spec = downloadable(args.model_id)
+        print(f"{spec.id}: verified and installed ({dl.import_file(spec, args.file)})")
+        return 0
+    specs = [downloadable(m) for m in args.model_ids] or [
+        s for s in MODELS.values()
+        if isinstance(s.weights, dl.DownloadWeights) and s.weights.path().is_file()
+    ]  # fmt: skip
+    failures = 0
+    for spec in specs:
+        try:
+            dl.verify(spec)
+            print(f"{spec.id}: OK")
+        except PhotoFixError as exc:
+            failures += 1
+            _error(f"{spec.id}: {exc}")
+    if not specs:
+        print("no downloadable model is installed")
+    return 1 if failures else 0

@@ -60,3 +60,7 @@ class Cancelled(PhotoFixError):
 
 class DeviceUnavailable(PhotoFixError):
     """The compute device the user asked for explicitly is not available."""
+
+
+class DownloadFailed(PhotoFixError):
+    """A file could not be downloaded (no network, server error, interrupted transfer)."""

@@ -7,11 +7,17 @@ imported only when a network is built.
 from __future__ import annotations
 
 from photofix.core.errors import ModelMissing
-from photofix.models import ffdnet, realesrgan, waifu2x
+from photofix.models import ffdnet, realesrgan, waifu2x, zhang_colorization
 from photofix.models.spec import ModelSpec
 
 MODELS: dict[str, ModelSpec] = {
-    spec.id: spec for spec in (*realesrgan.SPECS, *waifu2x.SPECS, *ffdnet.SPECS)
+    spec.id: spec
+    for spec in (
+        *realesrgan.SPECS,
+        *waifu2x.SPECS,
+        *ffdnet.SPECS,
+        *zhang_colorization.SPECS,
+    )
 }
 
 

@@ -19,6 +19,8 @@ from photofix.core.errors import ModelMissing
 if TYPE_CHECKING:
     import torch
 
+    from photofix.models.download import DownloadWeights
+
 
 @dataclass(frozen=True)
 class PackageWeights:
@@ -97,7 +99,7 @@ class ModelSpec:
     task: str  # "upscale" | "denoise" | "jpeg" | "colorize"
     scale: int
     licence: str
-    weights: PackageWeights
+    weights: PackageWeights | DownloadWeights
     build: Callable[[ModelSpec], torch.nn.Module]
     channels: int = 3
     tiling: Tiling = field(default_factory=Tiling)

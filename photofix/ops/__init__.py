@@ -4,7 +4,7 @@ The registry is an explicit, ordered list of imports: no discovery, so PyInstall
 module and the order in menus is stable.
 """
 
-from photofix.ops import denoise, fade, jpeg_clean, resize, upscale
+from photofix.ops import colorize, denoise, fade, jpeg_clean, resize, upscale
 from photofix.ops.registry import (
     Layers,
     OpContext,
@@ -22,6 +22,7 @@ REGISTRY = OperationRegistry(
         jpeg_clean.OPERATION,
         upscale.OPERATION,
         resize.OPERATION,
+        colorize.OPERATION,
     ]
 )
 
