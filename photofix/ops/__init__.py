@@ -4,7 +4,7 @@ The registry is an explicit, ordered list of imports: no discovery, so PyInstall
 module and the order in menus is stable.
 """
 
-from photofix.ops import fade, resize
+from photofix.ops import defects, fade, inpaint, resize
 from photofix.ops.registry import (
     Layers,
     OpContext,
@@ -15,7 +15,9 @@ from photofix.ops.registry import (
     run_operation,
 )
 
-REGISTRY = OperationRegistry([fade.OPERATION, resize.OPERATION])
+REGISTRY = OperationRegistry(
+    [fade.OPERATION, resize.OPERATION, defects.OPERATION, inpaint.INPAINT, inpaint.REMOVE]
+)
 
 __all__ = [
     "REGISTRY",
