@@ -15,10 +15,12 @@ Data recipe (everything is generated on the fly, seeded):
   ``defect_net.input_features`` of the damaged luminance.
 
 Loss: binary cross-entropy plus soft Dice per channel. Adam, one-cycle schedule. Weights are saved
-as fp16 safetensors (about 0.1 MB). The shipped weights came from (CPU, ~25 min on a shared
-2-core machine):
+as fp16 safetensors (about 0.1 MB). The shipped weights came from two runs on a shared, heavily
+loaded 2-core machine (CPU, ~24 + ~16 min):
 
-    .venv/bin/python training/train_defect_net.py --steps 800
+    .venv/bin/python training/train_defect_net.py --steps 800 --minutes 24   # stopped at ~470
+    .venv/bin/python training/train_defect_net.py --init <those weights> --lr 1e-3 \
+        --steps 500 --minutes 16 --seed 20261123
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--out", type=Path, default=defect_net.WEIGHTS)
     parser.add_argument("--minutes", type=float, default=0.0, help="stop after this long")
+    parser.add_argument("--init", type=Path, help="start from these weights (fine-tuning)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -115,6 +118,10 @@ def main() -> None:
 
 def build_and_train(photos, rng, args):
     net = defect_net.build()
+    if args.init is not None:
+        from safetensors.torch import load_file
+
+        net.load_state_dict({k: v.float() for k, v in load_file(str(args.init)).items()})
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05

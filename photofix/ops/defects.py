@@ -37,7 +37,7 @@ DEFAULT_KINDS = ("dust", "scratches")
 
 THRESHOLD = 0.5  # probability for a seed at the default sensitivity; growing goes to half of it
 DUST_MAX_SIZE = 12  # px across
-MIN_SCRATCH_LENGTH = 24  # px from end to end
+MIN_SCRATCH_LENGTH = 48  # px from end to end
 TILE = 512
 
 
