@@ -22,6 +22,11 @@ def test_parse_op_spec() -> None:
         {"scale": "0.5", "method": "area"},
     )
     assert parse_op_spec("fade") == ("fade", {})
+    # a list value continues over commas until the next key=value
+    assert parse_op_spec("detect-defects:kinds=dust,scratches,tears,sensitivity=0.7") == (
+        "detect-defects",
+        {"kinds": "dust,scratches,tears", "sensitivity": "0.7"},
+    )
     for bad in (":x=1", "resize:scale", "resize:=3"):
         with pytest.raises(OperationError):
             parse_op_spec(bad)
