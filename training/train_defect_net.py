@@ -15,12 +15,14 @@ Data recipe (everything is generated on the fly, seeded):
   ``defect_net.input_features`` of the damaged luminance.
 
 Loss: binary cross-entropy plus soft Dice per channel. Adam, one-cycle schedule. Weights are saved
-as fp16 safetensors (about 0.1 MB). The shipped weights came from two runs on a shared, heavily
-loaded 2-core machine (CPU, ~24 + ~16 min):
+as fp16 safetensors (about 0.1 MB). The shipped weights came from three runs on a shared,
+heavily loaded 2-core machine (CPU, ~24 + ~15 + ~12 min):
 
     .venv/bin/python training/train_defect_net.py --steps 800 --minutes 24   # stopped at ~470
-    .venv/bin/python training/train_defect_net.py --init <those weights> --lr 1e-3 \
+    .venv/bin/python training/train_defect_net.py --init <run 1> --lr 1e-3 \
         --steps 500 --minutes 16 --seed 20261123
+    .venv/bin/python training/train_defect_net.py --init <run 2> --lr 5e-4 \
+        --steps 700 --minutes 13 --seed 20261124
 """
 
 from __future__ import annotations
