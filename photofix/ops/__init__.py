@@ -4,7 +4,7 @@ The registry is an explicit, ordered list of imports: no discovery, so PyInstall
 module and the order in menus is stable.
 """
 
-from photofix.ops import colorize, denoise, fade, jpeg_clean, resize, upscale
+from photofix.ops import colorize, defects, denoise, fade, inpaint, jpeg_clean, resize, upscale
 from photofix.ops.registry import (
     Layers,
     OpContext,
@@ -20,6 +20,9 @@ REGISTRY = OperationRegistry(
         fade.OPERATION,
         denoise.OPERATION,
         jpeg_clean.OPERATION,
+        defects.OPERATION,
+        inpaint.REMOVE,
+        inpaint.INPAINT,
         upscale.OPERATION,
         resize.OPERATION,
         colorize.OPERATION,

@@ -210,17 +210,27 @@ class OperationRegistry:
 
 
 def parse_op_spec(spec: str) -> tuple[str, dict[str, str]]:
-    """Split ``"name:key=value,key=value"`` into the name and a dict of raw strings."""
+    """Split ``"name:key=value,key=value"`` into the name and a dict of raw strings.
+
+    An item without ``=`` continues the previous value as a list, so
+    ``"detect-defects:kinds=dust,scratches,sensitivity=0.6"`` gives ``kinds="dust,scratches"``.
+    """
     name, _, rest = spec.partition(":")
     name = name.strip()
     if not name:
         raise OperationError(f"empty operation name in {spec!r}")
     params: dict[str, str] = {}
+    last: str | None = None
     for item in filter(None, (s.strip() for s in rest.split(","))):
         key, eq, value = item.partition("=")
+        if not eq and last is not None:
+            # a list value: "kinds=dust,scratches" continues the previous parameter
+            params[last] += "," + item
+            continue
         if not eq or not key.strip():
             raise OperationError(f"expected key=value in {spec!r}, got {item!r}")
-        params[key.strip()] = value.strip()
+        last = key.strip()
+        params[last] = value.strip()
     return name, params
 
 

@@ -258,3 +258,24 @@ def test_bad_operations_fail_with_a_reason(tmp_path, capsys, photos, args, messa
 def test_ops_lists_operations_with_parameters(capsys) -> None:
     code, out, _ = run(capsys, "ops")
     assert code == 0 and "fade:" in out and "resize:" in out and "long_edge=" in out
+
+
+def test_detect_then_inpaint_from_the_command_line(tmp_path, capsys, photos) -> None:
+    from benchmarks import synthetic_defects as sd
+
+    rng = np.random.default_rng(3)
+    damaged, truth = sd.add_scratches(photos["chelsea"][:200, :260].copy(), rng, 0.02)
+    src, mask_png, out = tmp_path / "in.png", tmp_path / "mask.png", tmp_path / "out.png"
+    Image.fromarray((damaged * 255 + 0.5).astype(np.uint8)).save(src)
+    spec = "detect-defects:sensitivity=0.5,kinds=dust,scratches"
+    code, _, err = run(capsys, "process", src, "-o", tmp_path / "same.png", "--op", spec,
+                       "--save-mask", mask_png, "-q")  # fmt: skip
+    assert code == 0, err
+    mask = np.asarray(Image.open(mask_png)) > 0
+    assert (mask & truth).sum() > 0.5 * truth.sum()
+    code, _, err = run(capsys, "process", src, "-o", out, "--mask", mask_png,
+                       "--op", "inpaint:engine=fast", "-q")  # fmt: skip
+    assert code == 0, err
+    before, after = np.asarray(Image.open(src)), np.asarray(Image.open(out))
+    assert np.array_equal(before[~mask], after[~mask])
+    assert not np.array_equal(before[mask], after[mask])

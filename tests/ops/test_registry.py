@@ -11,7 +11,10 @@ from photofix.ops.registry import Param, blend
 
 
 def test_registry_lists_the_shipped_operations_in_order() -> None:
-    assert REGISTRY.names()[:5] == ["fade", "denoise", "jpeg-clean", "upscale", "resize"]
+    assert REGISTRY.names() == [
+        "fade", "denoise", "jpeg-clean", "detect-defects", "remove-defects", "inpaint",
+        "upscale", "resize", "colorize",
+    ]  # fmt: skip
     with pytest.raises(OperationError, match=r"unknown operation .blurr.*fade"):
         REGISTRY.get("blurr")
 
@@ -22,6 +25,11 @@ def test_parse_op_spec() -> None:
         {"scale": "0.5", "method": "area"},
     )
     assert parse_op_spec("fade") == ("fade", {})
+    # a list value continues over commas until the next key=value
+    assert parse_op_spec("detect-defects:kinds=dust,scratches,tears,sensitivity=0.7") == (
+        "detect-defects",
+        {"kinds": "dust,scratches,tears", "sensitivity": "0.7"},
+    )
     for bad in (":x=1", "resize:scale", "resize:=3"):
         with pytest.raises(OperationError):
             parse_op_spec(bad)

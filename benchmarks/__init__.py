@@ -1,0 +1,1 @@
+"""Benchmarks: evaluation scripts run by hand (not part of the test suite)."""

@@ -1,0 +1,184 @@
+"""Synthetic print damage with known ground truth, for the defect benchmark and the tests.
+
+Image contract: clean photos are float32 HxWx3 in [0, 1]; every function returns a new damaged
+image of the same layout plus a bool HxW mask of the damage. The ground truth is the *visible*
+damage: pixels the defect changed by more than ``VISIBLE`` (a white scratch across white sky
+changes nothing and needs no repair).
+
+Scratches: polylines (straight or gently curved), 1-8 px wide, bright (emulsion scraped off to
+the paper) or dark (a scratch in the negative), with soft anti-aliased edges and a slightly
+varying strength along their length. Dust: irregular specks 1-6 px across, bright or dark.
+Holes: irregular blobs 16-128 px across, used only to score the inpainting.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+VISIBLE = 0.04
+
+
+def add_grain(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """Film grain: luminance-correlated, slightly blurred Gaussian noise (same in every channel)."""
+    h, w = image.shape[:2]
+    g = rng.normal(0.0, 1.0, (h, w)).astype(np.float32)
+    g = cv2.GaussianBlur(g, (0, 0), 0.5)
+    g *= sigma / max(float(g.std()), 1e-6)
+    return np.clip(image + g[..., None] * (0.6 + 0.4 * image), 0, 1).astype(np.float32)
+
+
+def _apply(
+    image: np.ndarray, alpha: np.ndarray, value: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Blend ``value`` (HxW or scalar) into ``image`` with coverage ``alpha``; return visible gt."""
+    a = alpha[..., None]
+    v = value[..., None] if np.ndim(value) == 2 else value
+    out = (image * (1 - a) + v * a).astype(np.float32)
+    visible = np.abs(out - image).max(axis=2) > VISIBLE
+    return out, visible
+
+
+def _curve(rng: np.random.Generator, h: int, w: int, span: float | None = None) -> np.ndarray:
+    """A straight or gently curved path (N x 2, x/y) 0.3-1 × ``span`` long (default: the
+    picture's long side)."""
+    length = rng.uniform(0.3, 1.0) * (span or max(h, w))
+    x0, y0 = rng.uniform(0, w), rng.uniform(0, h)
+    angle = rng.uniform(0, np.pi)
+    bend = 0.0 if rng.random() < 0.5 else rng.uniform(-1.5, 1.5) / length  # radians per px
+    n = max(int(length / 2), 2)
+    t = np.linspace(-length / 2, length / 2, n)
+    theta = angle + bend * t
+    dx, dy = np.cos(theta), np.sin(theta)
+    xs = x0 + np.cumsum(dx) * (length / n)
+    ys = y0 + np.cumsum(dy) * (length / n)
+    xs -= xs.mean() - x0
+    ys -= ys.mean() - y0
+    return np.stack([xs, ys], 1)
+
+
+def add_scratches(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    coverage: float | None = None,
+    span: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scratches 1-8 px wide until ``coverage`` (default: random 1-5 %) of the area is hit.
+
+    ``span``: scratches are 0.3-1 × this long (default: the picture's long side)."""
+    h, w = image.shape[:2]
+    coverage = rng.uniform(0.01, 0.05) if coverage is None else coverage
+    out, gt = image.copy(), np.zeros((h, w), bool)
+    shift = 3
+    for _ in range(200):
+        if gt.mean() >= coverage:
+            break
+        width = float(rng.choice([1, 1.5, 2, 3, 4, 5, 6, 8]))
+        pts = (_curve(rng, h, w, span) * (1 << shift)).round().astype(np.int32)
+        # supersampled coverage for soft, anti-aliased edges
+        canvas = np.zeros((h, w), np.uint8)
+        cv2.polylines(canvas, [pts], False, 255, max(1, round(width)), cv2.LINE_AA, shift)
+        alpha = canvas.astype(np.float32) / 255.0
+        if width < 1.2:
+            alpha *= 0.9
+        # strength varies slowly along the scratch
+        strength = rng.uniform(0.6, 1.0)
+        alpha *= strength
+        bright = rng.random() < 0.6
+        value = rng.uniform(0.85, 1.0) if bright else rng.uniform(0.0, 0.15)
+        out, visible = _apply(out, alpha, np.float32(value))
+        gt |= visible & (alpha > 0.25)
+    return out, gt
+
+
+def add_dust(
+    image: np.ndarray, rng: np.random.Generator, count: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Irregular specks 1-6 px across, bright and dark."""
+    h, w = image.shape[:2]
+    count = int(h * w / 2500) if count is None else count
+    out, gt = image.copy(), np.zeros((h, w), bool)
+    shift = 3
+    for _ in range(count):
+        size = rng.uniform(1.0, 6.0)
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        canvas = np.zeros((16, 16), np.uint8)
+        # a blob: an ellipse with random axes, sometimes two overlapping
+        for _ in range(1 if rng.random() < 0.7 else 2):
+            ax = max(size / 2 * rng.uniform(0.6, 1.0), 0.5)
+            ay = max(size / 2 * rng.uniform(0.6, 1.0), 0.5)
+            ox, oy = rng.uniform(-size / 4, size / 4, 2)
+            centre = (round((8 + ox) * (1 << shift)), round((8 + oy) * (1 << shift)))
+            axes = (round(ax * (1 << shift)), round(ay * (1 << shift)))
+            cv2.ellipse(
+                canvas, centre, axes, float(rng.uniform(0, 180)), 0, 360, 255, -1, cv2.LINE_AA,
+                shift,
+            )  # fmt: skip
+        alpha = canvas.astype(np.float32) / 255.0 * rng.uniform(0.7, 1.0)
+        x0, y0 = int(cx) - 8, int(cy) - 8
+        ys, xs = slice(max(y0, 0), min(y0 + 16, h)), slice(max(x0, 0), min(x0 + 16, w))
+        a = alpha[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0]
+        if a.size == 0:
+            continue
+        bright = rng.random() < 0.6
+        value = np.float32(rng.uniform(0.85, 1.0) if bright else rng.uniform(0.0, 0.15))
+        patch, visible = _apply(out[ys, xs], a, value)
+        out[ys, xs] = patch
+        gt[ys, xs] |= visible & (a > 0.25)
+    return out, gt
+
+
+def hole_masks(
+    shape: tuple[int, int], rng: np.random.Generator, count: int = 3, sizes=(16, 128)
+) -> np.ndarray:
+    """Irregular blob-shaped holes ``sizes`` px across (bool HxW)."""
+    h, w = shape
+    mask = np.zeros((h, w), np.uint8)
+    for _ in range(count):
+        size = rng.uniform(*sizes)
+        cx, cy = rng.uniform(size / 2, w - size / 2), rng.uniform(size / 2, h - size / 2)
+        n = 9
+        ang = np.sort(rng.uniform(0, 2 * np.pi, n))
+        rad = size / 2 * rng.uniform(0.6, 1.0, n)
+        pts = np.stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)], 1).astype(np.int32)
+        cv2.fillPoly(mask, [pts], 1)
+    return mask.astype(bool)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    y = image @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.repeat(y[..., None], 3, axis=2).astype(np.float32)
+
+
+def to_sepia(image: np.ndarray) -> np.ndarray:
+    y = image @ np.array([0.299, 0.587, 0.114], np.float32)
+    tone = np.array([1.0, 0.86, 0.66], np.float32)
+    return np.clip(0.06 + 0.9 * y[..., None] * tone, 0, 1).astype(np.float32)
+
+
+def add_catchlights(image: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
+    """Eye-like features that are *not* damage: a dark pupil (radius 3-10 px) with a soft bright
+    highlight (the catchlight) in it. Returns the new image; nothing is added to any mask."""
+    h, w = image.shape[:2]
+    out = image.copy()
+    for _ in range(count):
+        r = rng.uniform(3, 10)
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        size = int(4 * r) | 1
+        yy, xx = np.mgrid[:size, :size].astype(np.float32) - size // 2
+        dist = np.hypot(xx - (cx % 1), yy - (cy % 1))
+        pupil = np.clip(r - dist + 0.5, 0, 1) * rng.uniform(0.6, 1.0)
+        hr = rng.uniform(0.8, max(1.0, r / 3))
+        ox, oy = rng.uniform(-r / 3, r / 3, 2)
+        spot = np.exp(-((xx - ox) ** 2 + (yy - oy) ** 2) / (2 * hr**2)) * rng.uniform(0.7, 1.0)
+        x0, y0 = int(cx) - size // 2, int(cy) - size // 2
+        ys, xs = slice(max(y0, 0), min(y0 + size, h)), slice(max(x0, 0), min(x0 + size, w))
+        if ys.stop <= ys.start or xs.stop <= xs.start:
+            continue
+        sub = (slice(ys.start - y0, ys.stop - y0), slice(xs.start - x0, xs.stop - x0))
+        dark = np.float32(rng.uniform(0.02, 0.15))
+        region = out[ys, xs]
+        region = region * (1 - pupil[sub][..., None]) + dark * pupil[sub][..., None]
+        region = region * (1 - spot[sub][..., None]) + 0.97 * spot[sub][..., None]
+        out[ys, xs] = region
+    return out.astype(np.float32)

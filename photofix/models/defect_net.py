@@ -1,0 +1,219 @@
+"""DefectNet: a small U-Net that marks dust and scratches on the luminance of a scanned print.
+
+Spec
+    task: per-pixel defect probabilities (channel 0 dust, channel 1 scratches) at scale 1.
+    input: the four feature maps of :func:`input_features` (float32 ``h×w×4``: luminance, the
+    noise-normalised top-hat residual, bright and dark line evidence), computed once on the whole
+    image, then run tile by tile (any tile size; the runner pads to a multiple of 8 and crops).
+    output: float32 ``h×w×2`` probabilities in [0, 1].
+    weights: ``photofix/models/weights/defect_net.safetensors`` (inside the package, fp16,
+    about 0.1 MB), trained by this project on synthetic damage: ``training/train_defect_net.py``
+    holds the recipe, the photographs used and the seed. Licence: GPL-3.0-or-later, like PhotoFix.
+    tiling: fully convolutional; receptive field about 100 px, so tiles need 48 px of context.
+
+The classical features carry what a small network would need many layers to learn: a robust
+local noise scale (so film grain and texture are judged against themselves) and a two-sided
+oriented line detector (so thin lines crossing the picture stand out). The network learns what
+separates damage from real thin structures (catchlights, hair, rims, fine print).
+
+torch is imported only inside :func:`build` and :func:`load`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from photofix.core.errors import ModelMissing
+
+MODEL_ID = "defect-net"
+WEIGHTS = Path(__file__).resolve().parent / "weights" / "defect_net.safetensors"
+LICENCE = "GPL-3.0-or-later (trained by the PhotoFix project on synthetic damage)"
+CHANNELS = ("dust", "scratches")
+IN_CHANNELS = 4
+MULTIPLE = 8
+CONTEXT = 48
+
+TOPHAT_SIZE = 11  # square structuring element: the residual keeps structures thinner than ~8 px
+BLOCK = 32  # block size of the robust local noise scale
+SCALE_FLOOR = 0.004  # noise scale floor (about one 8-bit level)
+PIECE = 8  # px at half resolution: a line needs three such pieces in a row
+SIDE = 6  # px at half resolution: where a line's two sides are sampled
+ORIENTATIONS = 12
+
+
+# ---- input features (numpy/OpenCV) ---------------------------------------------------------
+def luminance(image: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma of a float32 HxWx3 [0,1] image, as float32 HxW."""
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    return np.ascontiguousarray(image @ weights, dtype=np.float32)
+
+
+def local_noise_scale(residual: np.ndarray) -> np.ndarray:
+    """Robust local scale (float32 HxW) of a residual map, from the lower quartile of ``|r|`` in
+    32×32 blocks (σ for Gaussian noise; up to half a block may be damage), interpolated
+    bilinearly and floored at ``SCALE_FLOOR``."""
+    h, w = residual.shape
+    sy, sx = min(BLOCK, h), min(BLOCK, w)
+    bh, bw = h // sy, w // sx
+    y0, x0 = (h - bh * sy) // 2, (w - bw * sx) // 2
+    blocks = np.abs(residual[y0 : y0 + bh * sy, x0 : x0 + bw * sx]).reshape(bh, sy, bw, sx)
+    flat = blocks.transpose(0, 2, 1, 3).reshape(bh, bw, -1)
+    k = flat.shape[2] // 4
+    q = np.partition(flat, k, axis=2)[:, :, k].astype(np.float32) / np.float32(0.3186)
+    scale = cv2.resize(q, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.maximum(scale, SCALE_FLOOR).astype(np.float32)
+
+
+def _segment_kernel(length: int, theta: float) -> np.ndarray:
+    """Normalised anti-aliased line segment of ``length`` px at angle ``theta``, centred."""
+    size = length | 1
+    c = size // 2
+    k = np.zeros((size, size), np.float32)
+    dx, dy = np.cos(theta) * (length - 1) / 2, np.sin(theta) * (length - 1) / 2
+    p0 = (round((c - dx) * 16), round((c - dy) * 16))
+    p1 = (round((c + dx) * 16), round((c + dy) * 16))
+    cv2.line(k, p0, p1, 1.0, 1, cv2.LINE_AA, 4)
+    return k / k.sum()
+
+
+def _shift(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """``image`` moved by (dx, dy) px (bilinear, mirrored border): out(x) = image(x - d)."""
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    h, w = image.shape
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def line_response(y: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bright and dark line strength (float32 HxW each, ≥ 0, in noise units) of luminance ``y``.
+
+    For each of 12 orientations, a pixel's two-sided contrast is its value minus the brighter
+    (for dark lines: the darker) of the two points ``SIDE`` px away across the line, so an edge
+    between two regions scores nothing. That contrast is averaged along three consecutive
+    8-px pieces of the line and the weakest piece counts, so a short blob scores nothing either
+    (after the line detector of Ricci & Perfetti, 2007, made two-sided and blob-proof). The
+    best orientation wins. Computed at half resolution (an area average keeps a thin line's
+    signal-to-noise ratio) and interpolated back.
+    """
+    h, w = y.shape
+    size = (max(1, w // 2), max(1, h // 2))
+    half = cv2.resize(y, size, interpolation=cv2.INTER_AREA)
+    hs = cv2.resize(scale, size, interpolation=cv2.INTER_AREA) * 0.5  # noise halves
+    best_b = np.zeros(half.shape, np.float32)
+    best_d = np.zeros(half.shape, np.float32)
+    for i in range(ORIENTATIONS):
+        theta = np.pi * i / ORIENTATIONS
+        tx, ty = np.cos(theta), np.sin(theta)  # along the line
+        nx, ny = -ty, tx  # across it
+        a = _shift(half, SIDE * nx, SIDE * ny)
+        b = _shift(half, -SIDE * nx, -SIDE * ny)
+        kernel = _segment_kernel(PIECE, theta)
+        for sign, best in ((1.0, best_b), (-1.0, best_d)):
+            side = np.maximum(a, b) if sign > 0 else np.minimum(a, b)
+            contrast = sign * (half - side) / hs
+            piece = cv2.filter2D(contrast, -1, kernel, borderType=cv2.BORDER_REFLECT)
+            weakest = np.minimum(piece, _shift(piece, PIECE * tx, PIECE * ty))
+            np.minimum(weakest, _shift(piece, -PIECE * tx, -PIECE * ty), out=weakest)
+            np.maximum(best, weakest, out=best)
+    up = (w, h)
+    return (
+        cv2.resize(best_b, up, interpolation=cv2.INTER_LINEAR),
+        cv2.resize(best_d, up, interpolation=cv2.INTER_LINEAR),
+    )
+
+
+def input_features(y: np.ndarray) -> np.ndarray:
+    """The network's input (float32 HxWx4, each channel in [-1, 1] or [0, 1]) from a luminance
+    image ``y`` (float32 HxW in [0, 1]).
+
+    Channels: the luminance; the signed top-hat residual (bright minus dark, 11×11 square, after
+    a σ 0.7 Gaussian) divided by its robust local scale, squashed with tanh(x/8); bright and
+    dark line evidence of :func:`line_response`, squashed the same way.
+    """
+    smooth = cv2.GaussianBlur(y, (0, 0), 0.7, borderType=cv2.BORDER_REFLECT)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (TOPHAT_SIZE, TOPHAT_SIZE))
+    opened = cv2.morphologyEx(smooth, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REFLECT)
+    closed = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REFLECT)
+    residual = (smooth - opened) - (closed - smooth)
+    scale = local_noise_scale(residual)
+    bright, dark = line_response(smooth, scale)
+    out = np.empty((*y.shape, IN_CHANNELS), np.float32)
+    out[..., 0] = y
+    out[..., 1] = np.tanh(residual / scale / 8.0)
+    out[..., 2] = np.tanh(bright / 8.0)
+    out[..., 3] = np.tanh(dark / 8.0)
+    return out
+
+
+# ---- the network (torch) -------------------------------------------------------------------
+def build() -> Any:
+    """The untrained network (a ``torch.nn.Module``)."""
+    import torch
+    from torch import nn
+
+    def block(cin: int, cout: int, dilations: tuple[int, ...] = (1, 1)) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        for i, d in enumerate(dilations):
+            layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=d, dilation=d)]
+            layers += [nn.ReLU(inplace=True)]
+        return nn.Sequential(*layers)
+
+    class DefectNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc0 = block(IN_CHANNELS, 12)
+            self.enc1 = block(12, 16)
+            self.enc2 = block(16, 32)
+            self.enc3 = block(32, 32, (1, 2, 4))
+            self.dec2 = block(32 + 32, 32, (1,))
+            self.dec1 = nn.Sequential(
+                nn.Conv2d(32 + 16, 16, 1), nn.ReLU(inplace=True), *block(16, 16, (1,))
+            )
+            self.dec0 = nn.Sequential(nn.Conv2d(16 + 12, 16, 1), nn.ReLU(inplace=True))
+            self.head = nn.Conv2d(16, len(CHANNELS), 1)
+            self.pool = nn.AvgPool2d(2)
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            """``x``: N×4×H×W features, H and W multiples of 8 -> N×2×H×W logits."""
+            x = torch.cat([x[:, :1] * 2.0 - 1.0, x[:, 1:]], 1)
+            e0 = self.enc0(x)
+            e1 = self.enc1(self.pool(e0))
+            e2 = self.enc2(self.pool(e1))
+            e3 = self.enc3(self.pool(e2))
+            d2 = self.dec2(torch.cat([self.up(e3), e2], 1))
+            d1 = self.dec1(torch.cat([self.up(d2), e1], 1))
+            d0 = self.dec0(torch.cat([self.up(d1), e0], 1))
+            return self.head(d0)
+
+    return DefectNet()
+
+
+def load(device: str = "cpu", weights: Path = WEIGHTS) -> Callable[[np.ndarray], np.ndarray]:
+    """A runner ``f(tile) -> probabilities`` on ``device``: ``tile`` float32 h×w×4 features of
+    :func:`input_features`; result float32 h×w×2 in [0, 1]. Raises :class:`ModelMissing`
+    without the weights file."""
+    import torch
+    from safetensors.torch import load_file
+
+    if not weights.is_file():
+        raise ModelMissing(f"the defect detector's weights are missing ({weights}); reinstall")
+    net = build()
+    net.load_state_dict({k: v.float() for k, v in load_file(str(weights)).items()})
+    net.eval().to(device)
+
+    def run(tile: np.ndarray) -> np.ndarray:
+        h, w = tile.shape[:2]
+        ph, pw = -h % MULTIPLE, -w % MULTIPLE
+        mode = "reflect" if min(h, w) > 1 else "edge"
+        padded = np.pad(tile, ((0, ph), (0, pw), (0, 0)), mode=mode)
+        x = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1), np.float32))
+        with torch.inference_mode():
+            p = torch.sigmoid(net(x[None].to(device)))[0, :, :h, :w]
+        return np.ascontiguousarray(p.permute(1, 2, 0).cpu().numpy(), dtype=np.float32)
+
+    return run

@@ -1,0 +1,203 @@
+"""``detect-defects``: a proposed damage mask (dust, scratches, tears) for the user to edit.
+
+Everything works on the luminance of the print, so gray, sepia and colour scans are treated
+alike. Dust and scratches come from DefectNet (:mod:`photofix.models.defect_net`): classical
+evidence maps (a robust local grain scale, a noise-normalised top-hat residual and a two-sided
+oriented line detector) computed once on the whole image, then a small U-Net trained on
+synthetic damage, run through the tiler. Its two probability maps are turned into a mask the
+classical way:
+
+* hysteresis: seeds above a threshold set by ``sensitivity``, grown into connected pixels above
+  half of it;
+* dust components must be small (at most ``DUST_MAX_SIZE`` px across); scratch components must
+  be long (at least ``MIN_SCRATCH_LENGTH`` px from end to end);
+* tears (opt-in, classical): large, flat, paper-white or black regions touching the border.
+
+The mask is tight (the visible damage); ``remove-defects`` grows it by a pixel before filling so
+the soft edges of a scratch go too.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import cv2
+import numpy as np
+
+from photofix.core.errors import OperationError
+from photofix.inference.progress import Progress
+from photofix.inference.tiling import run_tiled
+from photofix.models import defect_net
+from photofix.ops.registry import Layers, OpContext, Operation, Param
+
+KINDS = ("dust", "scratches", "tears")
+DEFAULT_KINDS = ("dust", "scratches")
+
+THRESHOLD = 0.5  # probability for a seed at the default sensitivity; growing goes to half of it
+DUST_MAX_SIZE = 12  # px across
+MIN_SCRATCH_LENGTH = 48  # px from end to end
+TILE = 512
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """Rec. 601 luma of a float32 HxWx3 [0,1] image, as float32 HxW."""
+    return defect_net.luminance(image)
+
+
+def _thresholds(sensitivity: float) -> tuple[float, float]:
+    """(seed, grow) probabilities: 0.5/0.25 at sensitivity 0.5, stricter below, looser above."""
+    seed = float(np.clip(THRESHOLD * 2.0 ** ((0.5 - sensitivity) * 2.0), 0.05, 0.95))
+    return seed, seed / 2.0
+
+
+def _hysteresis(strong: np.ndarray, weak: np.ndarray) -> np.ndarray:
+    """Pixels of ``weak`` (bool HxW) connected (8-neighbourhood) to a pixel of ``strong``."""
+    n, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return np.zeros_like(weak)
+    keep = np.zeros(n, bool)
+    keep[np.unique(labels[strong & weak])] = True
+    keep[0] = False
+    return keep[labels]
+
+
+@functools.lru_cache(maxsize=2)
+def _runner(device: str) -> Callable[[np.ndarray], np.ndarray]:
+    return defect_net.load(device)
+
+
+def defect_probabilities(image: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+    """DefectNet's probabilities, float32 HxWx2 (dust, scratches) in [0, 1], for ``image``
+    (float32 HxWx3 in [0, 1])."""
+    progress = progress or Progress()
+    progress.update(0.0, "Measuring grain and lines")
+    features = defect_net.input_features(luminance(image))
+    progress.check()
+    return run_tiled(
+        features,
+        _runner("cpu"),
+        tile=TILE,
+        overlap=16,
+        context=defect_net.CONTEXT,
+        out_channels=len(defect_net.CHANNELS),
+        progress=progress.sub(0.3, 1.0),
+    )
+
+
+def dust_mask(prob: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
+    """Dust specks (bool HxW) from the dust probability map (float32 HxW)."""
+    seed, grow = _thresholds(sensitivity)
+    spots = _hysteresis(prob > seed, prob > grow)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(spots.view(np.uint8), connectivity=8)
+    size = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    keep = size <= DUST_MAX_SIZE
+    keep[0] = False
+    return keep[labels]
+
+
+def scratch_mask(prob: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
+    """Scratches and creases (bool HxW) from the scratch probability map (float32 HxW)."""
+    seed, grow = _thresholds(sensitivity)
+    lines = _hysteresis(prob > seed, prob > grow)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(lines.view(np.uint8), connectivity=8)
+    length = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    keep = length >= MIN_SCRATCH_LENGTH
+    keep[0] = False
+    return keep[labels]
+
+
+def tear_mask(image: np.ndarray) -> np.ndarray:
+    """Torn corners and missing areas (bool HxW): large, flat, paper-white (or black) regions
+    touching the border. ``image`` float32 HxWx3 [0,1]."""
+    y = luminance(image)
+    h, w = y.shape
+    mean = cv2.blur(y, (7, 7))
+    var = cv2.blur(y * y, (7, 7)) - mean * mean
+    chroma = image.max(axis=2) - image.min(axis=2)
+    flat = (var < 0.02**2) & (chroma < 0.12)
+    out = np.zeros((h, w), bool)
+    for extreme in (flat & (mean > 0.85), flat & (mean < 0.06)):
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(extreme.view(np.uint8), 8)
+        if n <= 1:
+            continue
+        x0, y0 = stats[:, 0], stats[:, 1]
+        x1, y1 = x0 + stats[:, 2], y0 + stats[:, 3]
+        border = (x0 == 0) | (y0 == 0) | (x1 == w) | (y1 == h)
+        keep = border & (stats[:, 4] >= max(64, 0.002 * h * w))
+        keep[0] = False
+        out |= keep[labels]
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
+    return cv2.dilate(out.view(np.uint8), kernel).astype(bool)
+
+
+def detect_defects(
+    image: np.ndarray,
+    sensitivity: float = 0.5,
+    kinds: Iterable[str] = DEFAULT_KINDS,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """The proposed damage mask (bool HxW) of ``image`` (float32 HxWx3 in [0, 1]).
+
+    ``sensitivity`` in [0, 1]: higher finds fainter damage (and more false alarms); 0.5 is the
+    measured balance. ``kinds``: any of "dust", "scratches", "tears".
+    """
+    kinds = tuple(kinds)
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise OperationError(
+            f"unknown defect kind {sorted(unknown)[0]!r}; choose from {', '.join(KINDS)}"
+        )
+    progress = progress or Progress()
+    mask = np.zeros(image.shape[:2], bool)
+    if "dust" in kinds or "scratches" in kinds:
+        prob = defect_probabilities(image, progress.sub(0.0, 0.9))
+        if "dust" in kinds:
+            mask |= dust_mask(prob[..., 0], sensitivity)
+        if "scratches" in kinds:
+            mask |= scratch_mask(prob[..., 1], sensitivity)
+    if "tears" in kinds:
+        progress.check()
+        mask |= tear_mask(image)
+    progress.update(1.0, "Defects found")
+    return mask
+
+
+def parse_kinds(text: str) -> tuple[str, ...]:
+    """``"dust,scratches"`` or ``"dust+scratches"`` → a tuple of known kinds."""
+    parts = [p.strip().lower() for p in text.replace("+", ",").replace(";", ",").split(",")]
+    kinds = tuple(p for p in parts if p)
+    if not kinds:
+        raise OperationError("kinds must name at least one of " + ", ".join(KINDS))
+    for p in kinds:
+        if p not in KINDS:
+            raise OperationError(f"unknown defect kind {p!r}; choose from {', '.join(KINDS)}")
+    return kinds
+
+
+def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
+    kinds = parse_kinds(params["kinds"])
+    mask = detect_defects(layers.image, params["sensitivity"], kinds, ctx.progress)
+    if layers.alpha is not None:
+        mask &= layers.alpha > 0.5  # transparent areas are not damage
+    return layers.replace(mask=mask)
+
+
+OPERATION = Operation(
+    name="detect-defects",
+    title="Find dust and scratches",
+    summary="Propose a mask of dust, scratches (and optionally tears) to check and inpaint.",
+    params=(
+        Param("sensitivity", "float", 0.5, "higher finds fainter damage", 0.0, 1.0),
+        Param(
+            "kinds",
+            "str",
+            ",".join(DEFAULT_KINDS),
+            "what to look for: dust, scratches, tears (comma- or plus-separated)",
+        ),
+    ),
+    run=_run,
+    writes=("mask",),
+    blendable=False,
+)

@@ -1,0 +1,117 @@
+"""``detect-defects`` finds dust and scratches a user would retouch, and leaves grain and eyes."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks import synthetic_defects as sd
+from benchmarks.bench_defects import counts, prf
+from photofix.core.errors import Cancelled, OperationError
+from photofix.inference.progress import Progress
+from photofix.ops import REGISTRY, Layers, run_operation
+from photofix.ops.defects import detect_defects
+
+# Regression guards below what the shipped weights reach on this held-out crop (measured with
+# the previous weights: scratches P 0.80-0.94, R 0.20-0.63 by tone; dust P 0.96, R 0.82). The
+# issue's bars are measured by benchmarks/bench_defects.py (see docs/defects.md).
+PRECISION_BAR, SCRATCH_RECALL_BAR, DUST_RECALL_BAR = 0.7, 0.15, 0.7
+
+
+@pytest.fixture(scope="module")
+def print_scan(photos) -> np.ndarray:
+    """A grainy 256×256 crop of a photo the detector was not trained on (chelsea)."""
+    rng = np.random.default_rng(7)
+    return sd.add_grain(photos["chelsea"][20:276, 100:356].copy(), 0.015, rng)
+
+
+@pytest.mark.parametrize("tone", ["colour", "gray", "sepia"])
+def test_finds_scratches(print_scan, tone) -> None:
+    image = {
+        "colour": print_scan,
+        "gray": sd.to_gray(print_scan),
+        "sepia": sd.to_sepia(print_scan),
+    }[tone]
+    damaged, truth = sd.add_scratches(image, np.random.default_rng(11), 0.03)
+    score = prf(counts(detect_defects(damaged), truth))
+    assert score["precision"] > PRECISION_BAR and score["recall"] > SCRATCH_RECALL_BAR, score
+
+
+@pytest.mark.parametrize("tone", ["colour", "gray"])
+def test_finds_dust(print_scan, tone) -> None:
+    image = print_scan if tone == "colour" else sd.to_gray(print_scan)
+    damaged, truth = sd.add_dust(image, np.random.default_rng(12), 60)
+    score = prf(counts(detect_defects(damaged), truth))
+    assert score["precision"] > PRECISION_BAR and score["recall"] > DUST_RECALL_BAR, score
+
+
+def test_film_grain_is_not_damage() -> None:
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:256, :256].astype(np.float32) / 256
+    smooth = np.repeat((0.25 + 0.5 * (0.6 * xx + 0.4 * yy))[..., None], 3, 2)
+    for sigma in (0.01, 0.03):
+        grainy = sd.add_grain(smooth, sigma, rng)
+        assert detect_defects(grainy).mean() < 0.001, sigma
+
+
+def test_catchlight_in_an_eye_is_not_dust(photos) -> None:
+    """A soft highlight inside a dark pupil looks like a white speck, but it is the picture."""
+    rng = np.random.default_rng(5)
+    skin = np.full((160, 160, 3), (0.78, 0.6, 0.5), np.float32)
+    face = sd.add_grain(skin, 0.01, rng)
+    eyes = sd.add_catchlights(face, np.random.default_rng(8), 6)
+    mask = detect_defects(eyes)
+    changed = np.abs(eyes - face).max(axis=2) > 0.04
+    assert mask[changed].mean() < 0.05
+
+
+def test_the_real_catchlights_of_a_portrait_are_left(photos) -> None:
+    # astronaut's eyes: the iris with its catchlight, at (y, x) about (95-115, 180-250)
+    eyes = photos["astronaut"][80:130, 170:260].copy()
+    assert detect_defects(eyes).mean() < 0.01
+
+
+def test_tears_only_when_asked() -> None:
+    rng = np.random.default_rng(9)
+    image = sd.add_grain(np.full((200, 200, 3), 0.4, np.float32), 0.02, rng)
+    corner = np.zeros((200, 200), np.uint8)
+    cv2.fillConvexPoly(corner, np.array([[130, 0], [199, 0], [199, 80]]), 1)
+    image[corner.astype(bool)] = 0.97  # a torn-off corner: flat paper white
+    # by default only (at most) the straight torn edge may look like a scratch
+    assert detect_defects(image)[corner.astype(bool)].mean() < 0.2
+    found = detect_defects(image, kinds=("tears",))
+    assert found[corner.astype(bool)].mean() > 0.9 and found[:, :100].sum() == 0
+
+
+def test_operation_writes_the_mask_layer_and_checks_kinds(print_scan) -> None:
+    op = REGISTRY.get("detect-defects")
+    damaged, truth = sd.add_dust(print_scan, np.random.default_rng(1), 40)
+    result = run_operation(op, Layers(damaged), op.resolve({"kinds": "dust"}))
+    assert result.image is damaged and result.mask.dtype == np.bool_
+    assert prf(counts(result.mask, truth))["recall"] > 0.6
+    with pytest.raises(OperationError, match="unknown defect kind 'fluff'"):
+        run_operation(op, Layers(damaged), op.resolve({"kinds": "dust,fluff"}))
+
+
+def test_higher_sensitivity_finds_more(print_scan) -> None:
+    damaged, _ = sd.add_scratches(print_scan, np.random.default_rng(2), 0.02)
+    low, high = detect_defects(damaged, 0.2).sum(), detect_defects(damaged, 0.8).sum()
+    assert high > low
+
+
+def test_cancel_stops_detection(print_scan) -> None:
+    progress = Progress()
+    progress.cancel()
+    with pytest.raises(Cancelled):
+        detect_defects(print_scan, progress=progress)
+
+
+def test_remove_defects_fills_what_it_found(print_scan) -> None:
+    op = REGISTRY.get("remove-defects")
+    damaged, truth = sd.add_scratches(print_scan, np.random.default_rng(4), 0.02)
+    result = run_operation(op, Layers(damaged), op.resolve({"engine": "fast"}))
+    assert np.array_equal(result.image[~result.mask], damaged[~result.mask])
+    before = np.abs(damaged - print_scan)[truth].mean()
+    after = np.abs(result.image - print_scan)[truth].mean()
+    assert after < 0.7 * before  # measured 0.50: scratch recall is the weak point
