@@ -135,8 +135,14 @@ image = np.random.default_rng(0).random((1500, 2000, 3), dtype=np.float32)
 runner = ModelRunner(MODELS[sys.argv[1]], DevicePolicy('cpu').resolve())
 t = time.perf_counter()
 out = runner.run(image)
-print(out.shape[0], out.shape[1], time.perf_counter() - t,
-      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM is this process's own peak; ru_maxrss would include the parent's peak, which Linux
+# carries across fork + exec.
+try:
+    hwm = next(int(line.split()[1]) for line in open('/proc/self/status')
+               if line.startswith('VmHWM:')) / 1024
+except OSError:
+    hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(out.shape[0], out.shape[1], time.perf_counter() - t, hwm)
 """
 
 
