@@ -44,7 +44,12 @@ class OperationError(PhotoFixError):
 
 
 class ModelMissing(PhotoFixError):
-    """A model's weights are not installed."""
+    """A model's weights are not installed. ``model_id`` names it when it can be downloaded
+    (the GUI then offers the download)."""
+
+    def __init__(self, message: str, *, model_id: str | None = None) -> None:
+        super().__init__(message)
+        self.model_id = model_id
 
 
 class ChecksumMismatch(PhotoFixError):

@@ -147,12 +147,14 @@ def installed_path(spec: ModelSpec) -> Path:
     if not path.is_file():
         raise ModelMissing(
             f"{spec.title} is not installed ({w.size_text} download). Install it from the "
-            f"Models dialog or with: photofix models install {spec.id}"
+            f"Models dialog or with: photofix models install {spec.id}",
+            model_id=spec.id,
         )
     if w.size is not None and path.stat().st_size != w.size:
         raise ModelMissing(
             f"The installed file of {spec.title} has the wrong size (damaged?); reinstall it "
-            f"with: photofix models install {spec.id}"
+            f"with: photofix models install {spec.id}",
+            model_id=spec.id,
         )
     return path
 

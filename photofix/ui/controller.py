@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication
 
 from photofix.core import imageio
 from photofix.core.document import Document
-from photofix.core.errors import OperationError
+from photofix.core.errors import ModelMissing, OperationError
 from photofix.core.history import Box
 from photofix.inference.device import DevicePolicy
 from photofix.inference.service import InferenceService, Job, JobContext, readable_error
@@ -62,6 +62,14 @@ class _PendingJob:
     generation: int
 
 
+@dataclass(frozen=True)
+class _MissingModel:
+    """An apply job's answer when its model must be downloaded first."""
+
+    model_id: str
+    message: str
+
+
 class WorkspaceController(QObject):
     """The workspace's logic between the canvas, the document and the inference service."""
 
@@ -76,6 +84,8 @@ class WorkspaceController(QObject):
     preview_changed = Signal(bool)
     device_resolved = Signal(str)
     overlay_shown = Signal(bool)
+    # model id, readable text, the request to apply again once the model is installed
+    model_missing = Signal(str, str, object)
 
     def __init__(
         self,
@@ -490,8 +500,13 @@ class WorkspaceController(QObject):
         blend = dict(strength=request.strength, limit_to_mask=request.limit_to_mask)
         blend["feather"] = request.feather
 
-        def run(ctx: JobContext) -> Layers:
-            return run_operation(op, layers, params, OpContext(ctx.progress, device), **blend)
+        def run(ctx: JobContext) -> Layers | _MissingModel:
+            try:
+                return run_operation(op, layers, params, OpContext(ctx.progress, device), **blend)
+            except ModelMissing as exc:
+                if exc.model_id is None:
+                    raise
+                return _MissingModel(exc.model_id, str(exc))
 
         extra: dict[str, Any] = {}
         if op.blendable and request.strength != 1.0:
@@ -500,7 +515,10 @@ class WorkspaceController(QObject):
             extra.update(mask="limit", feather=request.feather)
         generation = self._generation
 
-        def done(result: Layers) -> None:
+        def done(result: Layers | _MissingModel) -> None:
+            if isinstance(result, _MissingModel):  # offer the download, then apply again
+                self.model_missing.emit(result.model_id, result.message, request)
+                return
             if self.stroke_active():  # a document step cannot start inside a brush stroke
                 self._after_stroke.append(lambda: done(result))
                 return
@@ -525,6 +543,25 @@ class WorkspaceController(QObject):
                 self.message.emit(f"Applied {op.title}" + (f" ({summary})" if summary else ""))
 
         return self._submit(Job(op.title, run, kind="apply"), done)
+
+    def install_model(self, model_id: str, then: PreviewRequest | None = None) -> int:
+        """Download and verify a model in the background (progress, cancel, resume); when it
+        is installed, apply ``then``. Failures (offline, checksum) reach :attr:`error`."""
+        from photofix.models import get_model
+
+        spec = get_model(model_id)
+
+        def run(ctx: JobContext) -> None:
+            from photofix.models.download import install
+
+            install(spec, ctx.progress)
+
+        def done(_: None) -> None:
+            self.message.emit(f"Installed {spec.title}.")
+            if then is not None:
+                self.apply_operation(then)
+
+        return self._submit(Job(f"Downloading {spec.title}", run, kind="apply"), done)
 
     def _submit(self, job: Job, on_done: Callable[[Any], None]) -> int:
         # the service's signals reach this thread through its event loop, so registering

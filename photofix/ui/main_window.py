@@ -462,6 +462,7 @@ class MainWindow(QMainWindow):
         c.job_ended.connect(self._on_job_ended)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.error.connect(self._on_error)
+        c.model_missing.connect(self._on_model_missing)
         c.device_resolved.connect(self._on_device_resolved)
         c.overlay_shown.connect(self._on_overlay_shown)
         self.history.goto_requested.connect(c.goto)
@@ -742,6 +743,20 @@ class MainWindow(QMainWindow):
 
     def _on_error(self, title: str, text: str) -> None:
         QMessageBox.warning(self, title, text)
+
+    def _on_model_missing(self, model_id: str, text: str, request: object) -> None:
+        """An operation needs a model that is not installed: offer to download it (verified
+        against its pinned SHA-256), then apply the operation again."""
+        yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+        reply = self.ask(
+            "Model not installed",
+            f"{text}\n\nDownload it now? Nothing is sent except the request for the file.",
+            yes | no,
+            yes,
+            {yes: "Download", no: "Not now"},
+        )
+        if reply == yes:
+            self.controller.install_model(model_id, request)  # type: ignore[arg-type]
 
     # -- tools -------------------------------------------------------------------------------
     def _set_tool(self, tool: str) -> None:
