@@ -284,12 +284,10 @@ def _process_one(job: _Job, chain: list, args: argparse.Namespace, policy: Devic
 
 def _check_writable(target: Path, protect: list[Path]) -> None:
     """Fail before the (possibly long) work when the output cannot be written."""
-    for src in protect:
-        if target.resolve() == src.resolve():
-            raise SourceOverwrite(
-                f"refusing to overwrite the original {src.name}; choose another output name"
-                " or pass --overwrite-source"
-            )
+    try:
+        imageio.refuse_protected(target, protect)
+    except SourceOverwrite as exc:
+        raise SourceOverwrite(f"{exc} (or pass --overwrite-source)") from None
     target.parent.mkdir(parents=True, exist_ok=True)
 
 

@@ -903,7 +903,8 @@ def _output_format(path: Path, format: str | None) -> str:
     return fmt
 
 
-def _refuse_protected(path: Path, protect: Iterable[PathLike]) -> None:
+def refuse_protected(path: Path, protect: Iterable[PathLike]) -> None:
+    """SourceOverwrite when ``path`` is (or is a hard link to) one of ``protect``."""
     for source in protect:
         same = Path(source).resolve() == path.resolve()
         if not same and path.exists() and Path(source).exists():
@@ -949,7 +950,7 @@ def save_image(
     """
     path = Path(path)
     fmt = _output_format(path, format)
-    _refuse_protected(path, protect)
+    refuse_protected(path, protect)
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype.kind != "f":
         raise ValueError(f"save_image needs float RGB H×W×3, got {rgb.dtype} {rgb.shape}")

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from photofix.core.chroma import is_gray
 from photofix.inference.runner import runner_for
 from photofix.models import get_model
-from photofix.ops.modelops import gray_to_rgb, is_gray
+from photofix.ops.modelops import gray_to_rgb
 from photofix.ops.registry import AUTO, Layers, OpContext, Operation, Param
 
 

@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from photofix.core.chroma import is_gray
 from photofix.core.errors import OperationError
 from photofix.inference.runner import runner_for
 from photofix.models import get_model
-from photofix.ops.modelops import is_gray, resize_other_layers
+from photofix.ops.modelops import gray_to_rgb
 from photofix.ops.registry import AUTO, Layers, OpContext, Operation, Param
-from photofix.ops.resize import resize_image
+from photofix.ops.resize import resize_image, with_image
 
 DOWNSCALE = "area"
 
@@ -45,9 +46,9 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
     runner = runner_for(get_model(f"waifu2x-photo-noise{level}"), ctx.device)
     out = runner.run(image, progress=ctx.progress)
     if is_gray(image):
-        out = np.repeat(out.mean(axis=2, keepdims=True, dtype=np.float32), 3, axis=2)
+        out = gray_to_rgb(out.mean(axis=2, dtype=np.float32))
     if params["keep_2x"]:
-        return resize_other_layers(layers, out)
+        return with_image(layers, out)
     h, w = image.shape[:2]
     return layers.replace(image=resize_image(out, (w, h), DOWNSCALE))
 

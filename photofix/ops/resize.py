@@ -72,10 +72,29 @@ def resize_image(image: np.ndarray, size: tuple[int, int], method: str = "lanczo
     return np.clip(result, 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def _nearest(layer: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def _nearest(layer: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:
+    if layer is None or layer.shape[:2] == (size[1], size[0]):
+        return layer
     if layer.dtype == np.bool_:
         return cv2.resize(layer.view(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
     return cv2.resize(layer, size, interpolation=cv2.INTER_NEAREST)
+
+
+def with_image(layers: Layers, image: np.ndarray, alpha_method: str = "lanczos") -> Layers:
+    """``layers`` with ``image`` as the new image and every other layer brought to its size:
+    alpha with ``alpha_method``, mask and hints with nearest neighbour (they stay crisp and
+    valid). Layers already at that size are kept as they are."""
+    size = (image.shape[1], image.shape[0])
+    alpha = layers.alpha
+    if alpha is not None and alpha.shape[:2] != image.shape[:2]:
+        alpha = resize_image(alpha, size, alpha_method)
+    return layers.replace(
+        image=image,
+        alpha=alpha,
+        mask=_nearest(layers.mask, size),
+        hints=_nearest(layers.hints, size),
+        hint_mask=_nearest(layers.hint_mask, size),
+    )
 
 
 def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
@@ -85,17 +104,9 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
     ctx.progress.update(0.0, "Resizing")
     image = resize_image(layers.image, size, method)
     ctx.progress.check()
-    alpha = None if layers.alpha is None else resize_image(layers.alpha, size, method)
-    resized = {
-        name: None if value is None else _nearest(value, size)
-        for name, value in (
-            ("mask", layers.mask),
-            ("hints", layers.hints),
-            ("hint_mask", layers.hint_mask),
-        )
-    }
+    resized = with_image(layers, image, method)
     ctx.progress.update(1.0, "Resized")
-    return layers.replace(image=image, alpha=alpha, **resized)
+    return resized
 
 
 OPERATION = Operation(

@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from photofix.core.chroma import is_gray
 from photofix.core.errors import OperationError
 from photofix.inference.runner import runner_for
 from photofix.models import get_model
 from photofix.models.spec import ModelSpec
-from photofix.ops.modelops import is_gray, resize_other_layers
+from photofix.ops.modelops import gray_to_rgb
 from photofix.ops.registry import Layers, OpContext, Operation, Param
-from photofix.ops.resize import MAX_SIDE, resize_image
+from photofix.ops.resize import MAX_SIDE, resize_image, with_image
 
 MODELS = ("realesrgan-x4plus", "realesrgan-x4plus-anime", "realesr-animevideov3", "waifu2x-photo")
 
@@ -60,8 +61,7 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
     factor = max(size[0] / w, size[1] / h)
     if factor <= 1.0:
         ctx.progress.notice("The target is not larger than the image: resized with Lanczos.")
-        out = resize_image(image, size, "lanczos")
-        return resize_other_layers(layers, out)
+        return with_image(layers, resize_image(image, size, "lanczos"))
     gray = is_gray(image)  # gray pictures run as RGB and are averaged back to gray
     passes = plan(params["model"], factor)
     out = image[..., :1] if gray else image
@@ -69,16 +69,14 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
         runner = runner_for(spec, ctx.device)
         sub = ctx.progress.sub(i / len(passes), (i + 1) / len(passes))
         sub.update(0.0, f"{spec.title}: pass {i + 1} of {len(passes)}")
-        rgb = np.repeat(out, 3, axis=2) if out.shape[2] == 1 else out
+        rgb = gray_to_rgb(out) if gray else out
         result = runner.run(rgb, progress=sub)
         out = result.mean(axis=2, keepdims=True, dtype=np.float32) if gray else result
     if (out.shape[1], out.shape[0]) != size:
         out = resize_image(out[..., 0] if gray else out, size, "lanczos")
         if gray:
             out = out[..., np.newaxis]
-    if gray:
-        out = np.repeat(out, 3, axis=2)
-    return resize_other_layers(layers, out)
+    return with_image(layers, gray_to_rgb(out) if gray else out)
 
 
 OPERATION = Operation(
