@@ -7,7 +7,7 @@ imported only when a network is built.
 from __future__ import annotations
 
 from photofix.core.errors import ModelMissing
-from photofix.models import ffdnet, realesrgan, waifu2x, zhang_colorization
+from photofix.models import fbcnn, ffdnet, realesrgan, waifu2x, zhang_colorization
 from photofix.models.spec import ModelSpec
 
 MODELS: dict[str, ModelSpec] = {
@@ -16,6 +16,7 @@ MODELS: dict[str, ModelSpec] = {
         *realesrgan.SPECS,
         *waifu2x.SPECS,
         *ffdnet.SPECS,
+        *fbcnn.SPECS,
         *zhang_colorization.SPECS,
     )
 }

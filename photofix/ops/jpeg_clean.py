@@ -1,9 +1,16 @@
-"""``jpeg-clean``: remove JPEG blocking and ringing with waifu2x's photo noise models.
+"""``jpeg-clean``: remove JPEG blocking and ringing.
 
-waifu2x denoises while enlarging ×2; the result is brought back to the original size with an
-antialiased downscale, or kept at ×2 (``keep_2x``) when the chain upscales anyway. ``level``
-0–3 picks the model strength; ``auto`` reads the JPEG's own quantisation tables (see
+``model=waifu2x-photo`` (bundled, the default): waifu2x's photo noise models denoise while
+enlarging ×2; the result is brought back to the original size with an antialiased downscale,
+or kept at ×2 (``keep_2x``) when the chain upscales anyway. ``level`` 0–3 picks the model
+strength; ``auto`` reads the JPEG's own quantisation tables (see
 :mod:`photofix.ops.jpeg_quality`).
+
+``model=fbcnn-color`` (downloaded on demand, :mod:`photofix.models.fbcnn`): a network trained
+for JPEG artefacts at every quality, steered by the compression quality: ``level=auto`` reads
+it from the file (or, for a picture that is not a JPEG file, lets the network estimate it once
+for the whole picture); a fixed level stands for a quality (0: 80, 1: 60, 2: 40, 3: 20).
+``keep_2x`` does not apply (FBCNN keeps the size).
 """
 
 from __future__ import annotations
@@ -22,6 +29,9 @@ from photofix.ops.registry import AUTO, Layers, OpContext, Operation, Param
 from photofix.ops.resize import resize_image, with_image
 
 DOWNSCALE = "area"
+MODELS = ("waifu2x-photo", "fbcnn-color")
+LEVEL_QUALITY = {0: 80, 1: 60, 2: 40, 3: 20}
+"""The JPEG quality FBCNN is told for a fixed level (lower quality: stronger clean-up)."""
 
 
 def _level(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> int:
@@ -40,7 +50,35 @@ def _level(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> int:
     return found
 
 
+def _fbcnn_quality(layers: Layers, params: Mapping[str, Any], ctx: OpContext, runner) -> float:
+    if params["level"] != AUTO:
+        return float(LEVEL_QUALITY[int(params["level"])])
+    from photofix.ops.jpeg_quality import estimate_jpeg_quality
+
+    quality = None if layers.source is None else estimate_jpeg_quality(layers.source)
+    if quality is not None:
+        ctx.progress.notice(f"JPEG quality read from the file: {quality}")
+        return float(quality)
+    from photofix.models.fbcnn import predict_quality
+
+    found = predict_quality(runner.net(), layers.image)
+    ctx.progress.notice(f"Not a JPEG file: compression estimated by FBCNN as quality {found:.0f}")
+    return found
+
+
+def _run_fbcnn(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
+    image = layers.image
+    runner = runner_for(get_model("fbcnn-color"), ctx.device)
+    quality = _fbcnn_quality(layers, params, ctx, runner)
+    out = runner.run(image, progress=ctx.progress, quality=quality)
+    if is_gray(image):
+        out = gray_to_rgb(out.mean(axis=2, dtype=np.float32))
+    return layers.replace(image=out)
+
+
 def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
+    if params.get("model", MODELS[0]) == "fbcnn-color":
+        return _run_fbcnn(layers, params, ctx)
     level = _level(layers, params, ctx)
     image = layers.image
     runner = runner_for(get_model(f"waifu2x-photo-noise{level}"), ctx.device)
@@ -56,10 +94,17 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
 OPERATION = Operation(
     name="jpeg-clean",
     title="Clean JPEG artefacts",
-    summary="Remove JPEG blocks and ringing (waifu2x photo models), level 0-3 or auto.",
+    summary="Remove JPEG blocks and ringing (waifu2x photo models, or FBCNN), level 0-3 or auto.",
     params=(
         Param("level", "int", AUTO, "strength 0-3, or auto from the file", 0, 3, allow_auto=True),
         Param("keep_2x", "bool", False, "keep the ×2 result instead of returning to size"),
+        Param(
+            "model",
+            "choice",
+            MODELS[0],
+            "network (fbcnn-color is downloaded on demand)",
+            choices=MODELS,
+        ),
     ),
     run=_run,
 )
