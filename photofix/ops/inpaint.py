@@ -19,7 +19,7 @@ from photofix.core.mask import grow
 from photofix.inference.progress import Progress
 from photofix.ops import defects
 from photofix.ops.patchmatch import inpaint_fast, inpaint_patch
-from photofix.ops.registry import Layers, OpContext, Operation, Param
+from photofix.ops.registry import Layers, MaskReview, OpContext, Operation, Param
 
 ENGINES = ("fast", "patch")
 
@@ -48,20 +48,28 @@ def _run_inpaint(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> L
     return layers.replace(image=image)
 
 
-def _run_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
+def _propose_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
+    """The mask ``remove-defects`` fills: the detections grown by 1 px, inside the alpha."""
     kinds = defects.parse_kinds(params["kinds"])
-    found = defects.detect_defects(
-        layers.image, params["sensitivity"], kinds, ctx.progress.sub(0.0, 0.4)
-    )
+    found = defects.detect_defects(layers.image, params["sensitivity"], kinds, ctx.progress)
     if layers.alpha is not None:
         found &= layers.alpha > 0.5
     if not found.any():
-        ctx.progress.notice("No dust or scratches were found; the image is unchanged.")
-        return layers.replace(image=layers.image.copy(), mask=found)
+        return layers.replace(mask=found)
     # one more pixel takes the soft edges of scratches and specks too
     fill = grow(found, 1)
     if layers.alpha is not None:
         fill &= layers.alpha > 0.5
+    return layers.replace(mask=fill)
+
+
+def _run_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
+    find = OpContext(ctx.progress.sub(0.0, 0.4), ctx.device)
+    fill = _propose_remove(layers, params, find).mask
+    assert fill is not None
+    if not fill.any():
+        ctx.progress.notice("No dust or scratches were found; the image is unchanged.")
+        return layers.replace(image=layers.image.copy(), mask=fill)
     image = inpaint(layers.image, fill, params["engine"], ctx.progress.sub(0.4, 1.0))
     return layers.replace(image=image, mask=fill)
 
@@ -90,4 +98,6 @@ REMOVE = Operation(
     run=_run_remove,
     writes=("image", "mask"),
     blendable=False,
+    # in the GUI the mask is shown first, to be checked and edited, then filled
+    review=MaskReview(propose=_propose_remove, fill=INPAINT),
 )

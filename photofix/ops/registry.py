@@ -152,7 +152,8 @@ class Operation:
     ``writes`` names the layers it changes, e.g. ("image",) or ("mask",); operations that
     change the image size also return every other layer at the new size.
     ``blendable`` means the result may be blended with the input by strength and mask (same
-    size, pixel-wise result).
+    size, pixel-wise result). ``review`` (operations that find damage and fill it) lets an
+    interactive caller show the mask first and fill it once the user has checked it.
     """
 
     name: str
@@ -162,6 +163,7 @@ class Operation:
     run: OpFunction
     writes: tuple[str, ...] = ("image",)
     blendable: bool = True
+    review: MaskReview | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -179,6 +181,19 @@ class Operation:
             param = self.param(key)
             out[key] = param.parse(value) if isinstance(value, str) else param.validate(value)
         return out
+
+
+@dataclass(frozen=True)
+class MaskReview:
+    """An operation run in two halves so the user can check what it will change.
+
+    ``propose(layers, params, ctx)`` returns the layers with ``mask`` set to what the operation
+    would fill (it takes the operation's own parameters); ``fill`` then fills the mask as the
+    user left it, with the parameters of the same name. Headless, ``Operation.run`` does both.
+    """
+
+    propose: OpFunction
+    fill: Operation
 
 
 class OperationRegistry:

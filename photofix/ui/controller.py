@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,15 @@ class _PendingJob:
     generation: int
 
 
+@dataclass
+class _Review:
+    """A proposed mask waiting for the user (an operation with a ``review``)."""
+
+    op: Operation
+    params: dict[str, Any]
+    index: int  # the history position of the proposal; undoing past it ends the review
+
+
 @dataclass(frozen=True)
 class _MissingModel:
     """An apply job's answer when its model must be downloaded first."""
@@ -86,6 +95,8 @@ class WorkspaceController(QObject):
     overlay_shown = Signal(bool)
     # model id, readable text, the request to apply again once the model is installed
     model_missing = Signal(str, str, object)
+    # what to check in a proposed mask before it is filled; "" when no mask waits for the user
+    review_changed = Signal(str)
 
     def __init__(
         self,
@@ -115,6 +126,7 @@ class WorkspaceController(QObject):
         self._preview_paused = False  # after Apply, until the panel's request changes
         self._was_modified = False
         self._after_stroke: list[Callable[[], None]] = []  # results that arrived mid-stroke
+        self._review: _Review | None = None
 
         self.mask_overlay = MaskOverlayItem()
         self.hint_overlay = HintOverlayItem(self._hint_layers)
@@ -181,6 +193,7 @@ class WorkspaceController(QObject):
         # results for the previous image are of no use any more (saves go on: they hold a copy)
         self.service.cancel_kind("preview")
         self.service.cancel_kind("apply")
+        self.end_review()
         self.document = document
         self.original_path = original_path if document is not None else None
         self._before = None
@@ -230,6 +243,7 @@ class WorkspaceController(QObject):
             return
         if layer == "image":
             self._generation += 1
+            self.end_review()  # the proposal was made for the image as it was
             self._clear_preview()
             assert self.pyramid is not None
             if box is None or self.pyramid.size != doc.size:
@@ -246,6 +260,11 @@ class WorkspaceController(QObject):
             self.hint_overlay.invalidate(box)
 
     def _on_history_changed(self) -> None:
+        review = self._review
+        if review is not None and (
+            self.document is None or self.document.history.index < review.index
+        ):
+            self.end_review()  # the proposal was undone
         self.history_changed.emit()
         modified = self.document is not None and self.document.modified
         if modified != self._was_modified:
@@ -482,7 +501,9 @@ class WorkspaceController(QObject):
 
     def apply_operation(self, request: PreviewRequest) -> int | None:
         """Run the operation on the whole image in the background; its result becomes one
-        undoable step. Returns the job id (None when refused, with :attr:`error` emitted)."""
+        undoable step. An operation with a ``review`` (remove-defects) only proposes its mask
+        here, as a step of its own: the user checks and edits it, then :meth:`accept_review`
+        fills it. Returns the job id (None when refused, with :attr:`error` emitted)."""
         doc = self.document
         if doc is None:
             return None
@@ -494,6 +515,33 @@ class WorkspaceController(QObject):
         except OperationError as exc:
             self.error.emit(f"Cannot apply {op.title}", f"{op.title}: {exc}")
             return None
+        if op.review is None:
+            return self._run_apply(request, op, params)
+        # first half only: the mask to fill, recorded with the parameters that made it
+        fill_params = {p.name for p in op.review.fill.params}
+        proposal = replace(
+            op,
+            title=f"{op.title}: mask to check",
+            params=tuple(p for p in op.params if p.name not in fill_params),
+            run=op.review.propose,
+            writes=("mask",),
+            review=None,
+        )
+        own = {k: v for k, v in params.items() if k not in fill_params}
+        self.end_review()
+        return self._run_apply(request, proposal, own, then=lambda: self._start_review(op, params))
+
+    def _run_apply(
+        self,
+        request: PreviewRequest,
+        op: Operation,
+        params: dict[str, Any],
+        then: Callable[[], None] | None = None,
+    ) -> int:
+        """Submit ``op`` on the whole image; its result is committed as one step, then
+        ``then`` runs. ``request`` gives the blend, and is what a model download applies again."""
+        doc = self.document
+        assert doc is not None
         self.service.cancel_kind("preview")
         layers = self._job_layers(op)
         device = self._device()
@@ -541,8 +589,61 @@ class WorkspaceController(QObject):
             else:
                 summary = describe_params({**params, **extra})
                 self.message.emit(f"Applied {op.title}" + (f" ({summary})" if summary else ""))
+            if then is not None:
+                then()
 
         return self._submit(Job(op.title, run, kind="apply"), done)
+
+    # -- checking a proposed mask (operations with a review) ---------------------------------
+    def _start_review(self, op: Operation, params: dict[str, Any]) -> None:
+        doc = self.document
+        assert doc is not None and op.review is not None
+        if not doc.mask.any():
+            self.message.emit(f"{op.title}: nothing was found; the image is unchanged.")
+            return
+        self._review = _Review(op, params, doc.history.index)
+        if not self.settings.overlay_visible:
+            self.set_overlay_visible(True)  # the mask is what the user has to look at
+        self.review_changed.emit(
+            f"The overlay shows what {op.title} will fill. Paint what it missed with the mask "
+            "brush (B), erase what is not damage (E), then fill it."
+        )
+        self.message.emit("Check the mask, then Accept and Fill (Operations panel).")
+
+    def reviewing(self) -> bool:
+        """Whether a proposed mask waits for the user to accept it."""
+        return self._review is not None
+
+    def accept_review(self) -> int | None:
+        """Fill the proposed mask as the user left it: the reviewed operation's second half,
+        one more undoable step. Returns the job id (None when refused)."""
+        review, doc = self._review, self.document
+        if review is None or doc is None:
+            return None
+        assert review.op.review is not None
+        fill = review.op.review.fill
+        if not doc.mask.any():
+            self.error.emit(
+                f"Cannot apply {fill.title}",
+                f"The mask is empty: paint the damage to fill, or apply {review.op.title} again.",
+            )
+            return None
+        params = {p.name: review.params[p.name] for p in fill.params if p.name in review.params}
+        job = self.apply_operation(PreviewRequest(fill, params))
+        if job is not None:
+            self.end_review()
+        return job
+
+    def dismiss_review(self) -> None:
+        """Leave the proposed mask unfilled (it stays; Undo removes it)."""
+        if self._review is not None:
+            self.end_review()
+            self.message.emit("The mask is kept unfilled; Undo removes it.")
+
+    def end_review(self) -> None:
+        if self._review is not None:
+            self._review = None
+            self.review_changed.emit("")
 
     def install_model(self, model_id: str, then: PreviewRequest | None = None) -> int:
         """Download and verify a model in the background (progress, cancel, resume); when it

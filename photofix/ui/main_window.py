@@ -465,6 +465,9 @@ class MainWindow(QMainWindow):
         c.model_missing.connect(self._on_model_missing)
         c.device_resolved.connect(self._on_device_resolved)
         c.overlay_shown.connect(self._on_overlay_shown)
+        c.review_changed.connect(self._on_review_changed)
+        self.operations.review_accepted.connect(c.accept_review)
+        self.operations.review_dismissed.connect(c.dismiss_review)
         self.history.goto_requested.connect(c.goto)
         self.operations.apply_requested.connect(c.apply_operation)
         self.operations.request_changed.connect(c.set_preview_request)
@@ -833,9 +836,17 @@ class MainWindow(QMainWindow):
 
     def _show_operation(self, name: str) -> None:
         self.operations.select(name)
+        self._show_operations_dock()
+
+    def _show_operations_dock(self) -> None:
         dock = self.findChild(QDockWidget, "dock-operations")
         dock.show()
         dock.raise_()
+
+    def _on_review_changed(self, text: str) -> None:
+        self.operations.show_review(text)
+        if text:  # the Accept button must be in sight
+            self._show_operations_dock()
 
     def _on_about_requested(self) -> None:
         QMessageBox.about(

@@ -169,10 +169,13 @@ class ParamForm(QWidget):
 
 class OperationsPanel(QWidget):
     """One page per registered operation, built from its parameters, plus the shared blend
-    controls (strength, limit to mask with feather), live preview and Apply."""
+    controls (strength, limit to mask with feather), live preview and Apply; and, while a
+    proposed mask waits to be checked (remove-defects), what to check with Accept and Not now."""
 
     apply_requested = Signal(object)  # PreviewRequest
     request_changed = Signal(object)  # PreviewRequest | None (for the live preview)
+    review_accepted = Signal()
+    review_dismissed = Signal()
 
     def __init__(self, registry: OperationRegistry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -228,6 +231,24 @@ class OperationsPanel(QWidget):
         self.apply_button.clicked.connect(self._on_apply_clicked)
         blend.addRow(self.apply_button)
         layout.addWidget(group)
+
+        self.review = QGroupBox("Check the mask")
+        review = QVBoxLayout(self.review)
+        self.review_note = QLabel()
+        self.review_note.setWordWrap(True)
+        review.addWidget(self.review_note)
+        self.accept_button = QPushButton("Accept and Fill")
+        self.accept_button.setToolTip("Fill the mask as it is now (one undoable step)")
+        self.accept_button.clicked.connect(self.review_accepted)
+        self.dismiss_button = QPushButton("Not Now")
+        self.dismiss_button.setToolTip("Keep the mask without filling it")
+        self.dismiss_button.clicked.connect(self.review_dismissed)
+        row = QHBoxLayout()
+        row.addWidget(self.accept_button, 1)
+        row.addWidget(self.dismiss_button)
+        review.addLayout(row)
+        self.review.setVisible(False)
+        layout.addWidget(self.review)
         layout.addStretch(1)
         self._sync_enabled()
 
@@ -268,6 +289,12 @@ class OperationsPanel(QWidget):
     def set_busy(self, busy: bool) -> None:
         self.apply_button.setEnabled(not busy)
         self.apply_button.setText("Working…" if busy else "Apply")
+        self.accept_button.setEnabled(not busy)
+
+    def show_review(self, text: str) -> None:
+        """Show what to check in the proposed mask ("" hides it)."""
+        self.review_note.setText(text)
+        self.review.setVisible(bool(text))
 
     # -- slots -------------------------------------------------------------------------------
     def _on_strength_changed(self, value: int) -> None:
@@ -281,7 +308,11 @@ class OperationsPanel(QWidget):
         self.feather.setEnabled(op.blendable and self.limit_to_mask.isChecked())
         previewable = op.writes == ("image",)
         self.live_preview.setEnabled(previewable)
-        if not op.blendable:
+        if op.review is not None:
+            self.note.setText(
+                "Apply shows the mask first: check it, touch it up with the brush, then fill it."
+            )
+        elif not op.blendable:
             self.note.setText(f"{op.title} changes the whole image: no strength or mask limit.")
         elif not previewable:
             self.note.setText("No live preview for this operation.")

@@ -1,7 +1,7 @@
 """The retouching workflow at the Document level: detect -> touch up the mask -> fill -> undo.
 
-(The same sequence through the GUI's buttons and brush belongs in tests/ui once the window has
-them; this is the model underneath it.)
+(The same sequence through the window's buttons, brush and Ctrl+Z is in
+tests/ui/test_defects_gui.py; this is the model underneath it.)
 """
 
 from __future__ import annotations
