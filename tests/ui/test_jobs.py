@@ -45,6 +45,7 @@ def slow_operation(tile_seconds: float = 0.04, busy: bool = False) -> Operation:
 def opened(window):
     assert window.open_file(sample_scan())
     window.operations.live_preview.setChecked(False)
+    wait_idle(window)  # no stray preview job may answer a test's wait for its own job
     return window
 
 

@@ -19,6 +19,8 @@ from photofix.ui.controller import PreviewRequest
 from photofix.ui.main_window import MainWindow
 from photofix.ui.panels import OperationsPanel, ParamField
 
+from .conftest import wait_idle
+
 
 def view_point(window: MainWindow, x: float, y: float) -> QPoint:
     """The viewport pixel showing (the centre of) image pixel (x, y)."""
@@ -37,6 +39,7 @@ def drag(widget, points: list[QPoint], button=Qt.MouseButton.LeftButton, modifie
 def opened(window: MainWindow) -> MainWindow:
     assert window.open_file(sample_scan())
     window.operations.live_preview.setChecked(False)
+    wait_idle(window)  # no stray preview job may answer a test's wait for its own job
     window.view.set_zoom(1.0)
     window.view.centerOn(256, 256)
     QApplication.processEvents()
