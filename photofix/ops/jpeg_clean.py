@@ -69,6 +69,7 @@ def _fbcnn_quality(layers: Layers, params: Mapping[str, Any], ctx: OpContext, ru
 def _run_fbcnn(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
     image = layers.image
     runner = runner_for(get_model("fbcnn-color"), ctx.device)
+    runner.net()  # load (or say how to install) before anything is reported
     quality = _fbcnn_quality(layers, params, ctx, runner)
     out = runner.run(image, progress=ctx.progress, quality=quality)
     if is_gray(image):
