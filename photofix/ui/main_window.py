@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import qtawesome as qta
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -42,6 +42,7 @@ from photofix.core.errors import PhotoFixError
 from photofix.inference.service import InferenceService
 from photofix.ops import REGISTRY
 from photofix.ui.controller import WorkspaceController
+from photofix.ui.icons import icon
 from photofix.ui.image_view import ImageView
 from photofix.ui.panels import HistoryPanel, JobStatusWidget, OperationsPanel
 from photofix.ui.session import SessionSnapshot, SessionStore
@@ -70,10 +71,6 @@ DEVICE_NAMES = {
     "mps": "Apple GPU (MPS)",
     "cpu": "CPU",
 }
-
-
-def icon(name: str) -> QIcon:
-    return qta.icon(name, color="#dcdcdc", color_disabled="#707070")
 
 
 class ExportDialog(QDialog):
@@ -424,8 +421,13 @@ class MainWindow(QMainWindow):
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
             self.panels_menu.addAction(dock.toggleViewAction())
         ops, history = (self.findChild(QDockWidget, n) for n in ("dock-operations", "dock-history"))
+        # the operations get the height the window gains or loses: their form, blend controls
+        # and Apply must be in sight; the history keeps a few rows (drag the edge for more)
+        self.operations.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.history.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.history.setMinimumHeight(3 * self.history.fontMetrics().height())
         self.resizeDocks([ops], [340], Qt.Orientation.Horizontal)
-        self.resizeDocks([ops, history], [560, 300], Qt.Orientation.Vertical)
+        self.resizeDocks([ops, history], [700, 150], Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -503,6 +505,8 @@ class MainWindow(QMainWindow):
             f"before_{'previous' if s.compare_before == 'previous' else 'original'}"
         ].setChecked(True)
         self.actions[f"device_{s.device if s.device in DEVICE_NAMES else 'auto'}"].setChecked(True)
+        if s.operation in REGISTRY.names():
+            self.operations.select(s.operation)
         self.operations.set_blend(s.strength, s.limit_to_mask, s.feather, s.live_preview)
         self._on_feather_changed(s.feather)
         self.device_label.setText(f"Device: {DEVICE_NAMES.get(s.device, s.device)}")
@@ -515,6 +519,7 @@ class MainWindow(QMainWindow):
         s.window_state = bytes(self.saveState().data())
         s.tool = self.view.tool
         request = self.operations.request()
+        s.operation = request.op.name
         s.strength = self.operations.strength.value() / 100.0
         s.limit_to_mask = self.operations.limit_to_mask.isChecked()
         s.feather = request.feather

@@ -33,6 +33,7 @@ class Settings:
     compare_mode: str = "off"  # off | vertical | horizontal | side
     compare_before: str = "original"  # original | previous
     device: str = "auto"  # auto | cuda | mps | cpu
+    operation: str = "fade"  # the one chosen in the Operations panel
     strength: float = 1.0
     limit_to_mask: bool = False
     feather: float = 4.0

@@ -332,7 +332,11 @@ def test_operations_panel_is_built_from_the_params() -> None:
         ]
     )
     panel = OperationsPanel(panel_ops)
-    assert panel.toolbox.count() == len(REGISTRY.names()) + 1
+    # every operation is offered once, by purpose; one the panel does not know comes last
+    assert sorted(panel.operation_names()) == sorted(["demo", *REGISTRY.names()])
+    assert panel.operation_names()[:2] == ["fade", "colorize"]
+    assert panel.operation_names()[-1] == "demo"
+    assert panel.current_form().op.name == "demo"  # the first one registered
     form = panel.forms[0]
     assert form.values() == {
         "amount": 0.25, "radius": 3, "mode": "b", "fast": True, "label": "x", "level": "auto",
