@@ -458,7 +458,7 @@ class MainWindow(QMainWindow):
         # and Apply must be in sight; the history keeps a few rows (drag the edge for more)
         self.operations.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.history.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        self.history.setMinimumHeight(3 * self.history.fontMetrics().height())
+        self.history.setMinimumHeight(2 * self.history.fontMetrics().height())
         self.resizeDocks([ops], [340], Qt.Orientation.Horizontal)
         self.resizeDocks([ops, history], [700, 150], Qt.Orientation.Vertical)
 

@@ -251,6 +251,8 @@ class OperationsPanel(QWidget):
         layout.addWidget(self.scroll)
 
         group = QGroupBox("Blend and apply")
+        # never squeezed: when the panel is short, the form above scrolls instead
+        group.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         blend = QFormLayout(group)
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(0, 100)
@@ -288,6 +290,7 @@ class OperationsPanel(QWidget):
         layout.addWidget(group)
 
         self.review = QGroupBox("Check the mask")
+        self.review.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         review = QVBoxLayout(self.review)
         self.review_note = QLabel()
         self.review_note.setWordWrap(True)
@@ -452,6 +455,9 @@ class HistoryPanel(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAlternatingRowColors(True)
+        # a long row ends in "…" (its tooltip has it all): no scroll bar eats a row's height
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.itemClicked.connect(self._on_item_clicked)
         self.itemActivated.connect(self._on_item_clicked)
 

@@ -73,6 +73,14 @@ def test_the_mask_check_is_in_sight_with_the_form_and_apply(window, qtbot) -> No
     assert panel.scroll.verticalScrollBar().maximum() == 0
     review = [panel.review_note, panel.accept_button, panel.dismiss_button]
     assert_in_sight(window, [*blend_widgets(window), *review], window.rect())
+    # a short window: the form scrolls; blend, Apply and the check stay whole, none overlapping
+    window.resize(1200, 600)
+    QApplication.processEvents()
+    assert window.height() == 600
+    assert_in_sight(window, [*blend_widgets(window), *review], window.rect())
+    assert rect_in(window, panel.note).bottom() < rect_in(window, panel.apply_button).top()
+    assert rect_in(window, panel.review_note).bottom() < rect_in(window, panel.accept_button).top()
+    assert rect_in(window, panel.apply_button).bottom() < rect_in(window, panel.review).top()
 
 
 def test_a_small_panel_scrolls_the_form_but_keeps_apply_in_sight(window) -> None:
