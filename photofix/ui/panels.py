@@ -427,6 +427,10 @@ class OperationsPanel(QWidget):
             self.note.setText(
                 "Apply shows the mask first: check it, touch it up with the brush, then fill it."
             )
+        elif "image" not in op.writes:
+            self.note.setText(
+                f"{op.title} changes the mask, not the image: check it, then fill it."
+            )
         elif not op.blendable:
             self.note.setText(f"{op.title} changes the whole image: no strength or mask limit.")
         elif not previewable:

@@ -57,6 +57,10 @@ def test_every_operation_shows_its_whole_form_with_blend_and_apply(window, size)
         assert_in_sight(window, blend_widgets(window), window.rect())
         # the other operations' forms take no room
         assert [f.op.name for f in panel.forms if f.isVisible()] == [name]
+    panel.select("detect-defects")
+    assert panel.note.text() == (
+        "Find dust and scratches changes the mask, not the image: check it, then fill it."
+    )
     # the history keeps a few rows in sight below
     history = window.history
     assert_in_sight(window, [history], window.rect())
