@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from photofix.core.history import Box
 from photofix.ui.display import DisplayPyramid, MaskPyramid
+from photofix.ui.settings import DEFAULT_MASK_COLOUR
 
 TILE = 256
 """Overlay tiles are this many pixels of their pyramid level on a side."""
@@ -213,7 +214,7 @@ class MaskOverlayItem(TiledOverlayItem):
         super().__init__()
         self._pyramid: MaskPyramid | None = None
         self._lut = np.zeros((2, 4), np.uint8)
-        self.set_colour(QColor("#ff2d2d"))
+        self.set_colour(QColor(DEFAULT_MASK_COLOUR))
 
     def set_colour(self, colour: QColor) -> None:
         self._lut[1] = (colour.blue(), colour.green(), colour.red(), 255)

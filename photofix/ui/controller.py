@@ -342,7 +342,7 @@ class WorkspaceController(QObject):
 
     def apply_overlay_settings(self) -> None:
         s = self.settings
-        self.mask_overlay.set_colour(QColor(s.overlay_colour))
+        self.mask_overlay.set_colour(QColor(s.mask_colour))
         self.mask_overlay.setOpacity(s.overlay_opacity)
         self.mask_overlay.setVisible(s.overlay_visible)
         self.hint_overlay.setOpacity(0.85)

@@ -6,16 +6,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import qtawesome as qta
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QCloseEvent,
     QColor,
-    QIcon,
     QKeySequence,
-    QPixmap,
 )
 from PySide6.QtWidgets import (
     QColorDialog,
@@ -30,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -42,10 +40,11 @@ from photofix.core.errors import PhotoFixError
 from photofix.inference.service import InferenceService
 from photofix.ops import REGISTRY
 from photofix.ui.controller import WorkspaceController
+from photofix.ui.icons import icon, swatch
 from photofix.ui.image_view import ImageView
 from photofix.ui.panels import HistoryPanel, JobStatusWidget, OperationsPanel
 from photofix.ui.session import SessionSnapshot, SessionStore
-from photofix.ui.settings import Settings
+from photofix.ui.settings import DEFAULT_MASK_COLOUR, MASK_COLOURS, Settings
 
 OPEN_FILTER = "Images (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp);;All files (*)"
 SAVE_FILTERS = {
@@ -70,10 +69,6 @@ DEVICE_NAMES = {
     "mps": "Apple GPU (MPS)",
     "cpu": "CPU",
 }
-
-
-def icon(name: str) -> QIcon:
-    return qta.icon(name, color="#dcdcdc", color_disabled="#707070")
 
 
 class ExportDialog(QDialog):
@@ -234,6 +229,30 @@ class MainWindow(QMainWindow):
             "Show or hide the mask and hint overlay",
             checkable=True,
         )
+        self.mask_colours = QActionGroup(self)
+        self.mask_colours.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
+        for name, hex_colour in MASK_COLOURS.items():
+            act = a(
+                f"mask_colour_{name.lower()}",
+                name,
+                lambda on, c=hex_colour: self.set_mask_colour(
+                    QColor(c if on else self.settings.mask_colour)
+                ),
+                None,
+                None,
+                f"Show the mask in {name.lower()}",
+                checkable=True,
+            )
+            act.setIcon(swatch(QColor(hex_colour)))
+            self.mask_colours.addAction(act)
+        a(
+            "mask_colour_other",
+            "&Other Colour…",
+            self._on_mask_colour_requested,
+            None,
+            None,
+            "Pick any colour for the mask overlay",
+        )
         a("cancel", "&Cancel Job", self.controller.cancel_jobs, "Esc", "fa5s.times-circle")
 
         tools = QActionGroup(self)
@@ -338,6 +357,12 @@ class MainWindow(QMainWindow):
             view.addAction(self.actions[key])
         view.addSeparator()
         view.addAction(self.actions["overlay"])
+        self.mask_colour_menu = view.addMenu("Mask Overlay Co&lour")
+        self.mask_colour_menu.setToolTipsVisible(True)
+        for name in MASK_COLOURS:
+            self.mask_colour_menu.addAction(self.actions[f"mask_colour_{name.lower()}"])
+        self.mask_colour_menu.addSeparator()
+        self.mask_colour_menu.addAction(self.actions["mask_colour_other"])
         compare = view.addMenu("&Compare")
         for key in ("off", "vertical", "horizontal", "side"):
             compare.addAction(self.actions[f"compare_{key}"])
@@ -352,6 +377,7 @@ class MainWindow(QMainWindow):
         mask.addAction(self.actions["brush_smaller"])
         mask.addAction(self.actions["brush_bigger"])
         mask.addAction(self.actions["hint_colour"])
+        mask.addMenu(self.mask_colour_menu)
         mask.addSeparator()
         for key in ("mask_clear", "mask_invert", "mask_grow", "mask_shrink"):
             mask.addAction(self.actions[key])
@@ -405,6 +431,10 @@ class MainWindow(QMainWindow):
         tools.addWidget(self.hint_button)
         tools.addSeparator()
         tools.addAction(self.actions["overlay"])
+        overlay_button = tools.widgetForAction(self.actions["overlay"])
+        if isinstance(overlay_button, QToolButton):  # its arrow offers the overlay colours
+            overlay_button.setMenu(self.mask_colour_menu)
+            overlay_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         tools.addAction(self.actions["compare_vertical"])
         tools.addAction(self.actions["compare_side"])
 
@@ -424,8 +454,13 @@ class MainWindow(QMainWindow):
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
             self.panels_menu.addAction(dock.toggleViewAction())
         ops, history = (self.findChild(QDockWidget, n) for n in ("dock-operations", "dock-history"))
+        # the operations get the height the window gains or loses: their form, blend controls
+        # and Apply must be in sight; the history keeps a few rows (drag the edge for more)
+        self.operations.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.history.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.history.setMinimumHeight(2 * self.history.fontMetrics().height())
         self.resizeDocks([ops], [340], Qt.Orientation.Horizontal)
-        self.resizeDocks([ops, history], [560, 300], Qt.Orientation.Vertical)
+        self.resizeDocks([ops, history], [700, 150], Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -494,6 +529,10 @@ class MainWindow(QMainWindow):
         self._on_brush_size_changed(s.brush_size)
         self._set_hint_colour(QColor(s.hint_colour))
         self.actions["overlay"].setChecked(s.overlay_visible)
+        if not QColor.isValidColorName(s.mask_colour):  # a damaged setting
+            s.mask_colour = DEFAULT_MASK_COLOUR
+            self.controller.apply_overlay_settings()
+        self._show_mask_colour()
         mode = (
             s.compare_mode if s.compare_mode in ("off", "vertical", "horizontal", "side") else "off"
         )
@@ -503,6 +542,8 @@ class MainWindow(QMainWindow):
             f"before_{'previous' if s.compare_before == 'previous' else 'original'}"
         ].setChecked(True)
         self.actions[f"device_{s.device if s.device in DEVICE_NAMES else 'auto'}"].setChecked(True)
+        if s.operation in REGISTRY.names():
+            self.operations.select(s.operation)
         self.operations.set_blend(s.strength, s.limit_to_mask, s.feather, s.live_preview)
         self._on_feather_changed(s.feather)
         self.device_label.setText(f"Device: {DEVICE_NAMES.get(s.device, s.device)}")
@@ -515,6 +556,7 @@ class MainWindow(QMainWindow):
         s.window_state = bytes(self.saveState().data())
         s.tool = self.view.tool
         request = self.operations.request()
+        s.operation = request.op.name
         s.strength = self.operations.strength.value() / 100.0
         s.limit_to_mask = self.operations.limit_to_mask.isChecked()
         s.feather = request.feather
@@ -792,15 +834,39 @@ class MainWindow(QMainWindow):
         if not colour.isValid():
             return
         self.settings.hint_colour = colour.name()
-        swatch = QPixmap(18, 18)
-        swatch.fill(colour)
-        self.hint_button.setIcon(QIcon(swatch))
+        self.hint_button.setIcon(swatch(colour, 18))
 
     def _on_hint_colour_requested(self) -> None:
         colour = QColorDialog.getColor(QColor(self.settings.hint_colour), self, "Hint colour")
         self._set_hint_colour(colour)
         if colour.isValid():
             self.actions["tool_hint"].setChecked(True)
+
+    def set_mask_colour(self, colour: QColor) -> None:
+        """Draw the mask overlay in ``colour`` (remembered; the overlay is shown to see it)."""
+        if not colour.isValid():
+            return
+        self.settings.mask_colour = colour.name()
+        self.controller.apply_overlay_settings()
+        if not self.settings.overlay_visible:
+            self.controller.set_overlay_visible(True)
+        self._show_mask_colour()
+
+    def _show_mask_colour(self) -> None:
+        """Tick the preset that is the overlay colour (none for another colour)."""
+        current = QColor(self.settings.mask_colour).name()
+        for name, hex_colour in MASK_COLOURS.items():
+            act = self.actions[f"mask_colour_{name.lower()}"]
+            act.blockSignals(True)
+            act.setChecked(QColor(hex_colour).name() == current)
+            act.blockSignals(False)
+        self.actions["mask_colour_other"].setIcon(swatch(QColor(current)))
+
+    def _on_mask_colour_requested(self) -> None:
+        colour = QColorDialog.getColor(
+            QColor(self.settings.mask_colour), self, "Mask overlay colour"
+        )
+        self.set_mask_colour(colour)
 
     def _on_grow_requested(self, sign: int) -> None:
         what = "Grow" if sign > 0 else "Shrink"

@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFont, QResizeEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -21,9 +22,10 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSlider,
     QSpinBox,
-    QToolBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -33,6 +35,7 @@ from photofix.core.document import Document
 from photofix.ops.registry import AUTO, Operation, OperationRegistry, Param
 from photofix.ui.commands import describe_params
 from photofix.ui.controller import PreviewRequest
+from photofix.ui.icons import icon
 
 _BIG = 1e9
 
@@ -167,10 +170,48 @@ class ParamForm(QWidget):
         return out
 
 
+class FormScrollArea(QScrollArea):
+    """Scrolls the shown parameter form only when the panel is too short for it: its size hint
+    is the form's whole height at the width it has (word-wrapped summary included)."""
+
+    def sizeHint(self) -> QSize:
+        widget = self.widget()
+        hint = widget.sizeHint()
+        width = self.viewport().width() if self.isVisible() else hint.width()
+        height = widget.heightForWidth(width) if widget.hasHeightForWidth() else -1
+        frame = 2 * self.frameWidth()
+        return QSize(hint.width() + frame, (height if height >= 0 else hint.height()) + frame)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()  # the summary wraps differently: another height fits
+
+
+# The operations by purpose, in the order the chooser lists them, with their icons. An
+# operation not named here is listed last, under "Other".
+PURPOSES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("Tone and colour", (("fade", "fa5s.adjust"), ("colorize", "fa5s.palette"))),
+    ("Grain and compression", (("denoise", "fa5s.braille"), ("jpeg-clean", "fa5s.th"))),
+    (
+        "Dust, scratches and damage",
+        (
+            ("detect-defects", "fa5s.search"),
+            ("remove-defects", "fa5s.magic"),
+            ("inpaint", "fa5s.fill-drip"),
+        ),
+    ),
+    ("Size", (("upscale", "fa5s.expand-arrows-alt"), ("resize", "fa5s.ruler-combined"))),
+)
+OTHER_ICON = "fa5s.sliders-h"
+
+
 class OperationsPanel(QWidget):
-    """One page per registered operation, built from its parameters, plus the shared blend
-    controls (strength, limit to mask with feather), live preview and Apply; and, while a
-    proposed mask waits to be checked (remove-defects), what to check with Accept and Not now."""
+    """A chooser of the registered operations (grouped by purpose) above the chosen one's
+    parameters (built from its :class:`Param`, scrolled only when the panel is too short for
+    them), the shared blend controls (strength, limit to mask with feather), live preview and
+    Apply; and, while a proposed mask waits to be checked (remove-defects), what to check with
+    Accept and Not now."""
 
     apply_requested = Signal(object)  # PreviewRequest
     request_changed = Signal(object)  # PreviewRequest | None (for the live preview)
@@ -180,22 +221,38 @@ class OperationsPanel(QWidget):
     def __init__(self, registry: OperationRegistry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
-        self.toolbox = QToolBox()
         self.forms: list[ParamForm] = []
+        self._current = 0
+        self.chooser = QComboBox()
+        self.chooser.setToolTip("The operation to set up and apply")
+        self.chooser.setMaxVisibleItems(20)
+        layout.addWidget(self.chooser)
+
+        forms = QWidget()
+        forms_layout = QVBoxLayout(forms)
+        forms_layout.setContentsMargins(2, 2, 2, 2)
         for op in registry:
             form = ParamForm(op)
             form.changed.connect(self._on_changed)
-            page = QWidget()
-            page_layout = QVBoxLayout(page)
-            page_layout.addWidget(form)
-            page_layout.addStretch(1)
-            self.toolbox.addItem(page, op.title)
-            self.toolbox.setItemToolTip(self.toolbox.count() - 1, op.summary)
+            form.setVisible(False)
+            forms_layout.addWidget(form)
             self.forms.append(form)
-        self.toolbox.currentChanged.connect(self._on_changed)
-        layout.addWidget(self.toolbox)
+        forms_layout.addStretch(1)
+        self._fill_chooser()
+        self.forms[0].setVisible(True)
+        self.chooser.currentIndexChanged.connect(self._on_chosen)
+        self.scroll = FormScrollArea()
+        self.scroll.setWidget(forms)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.scroll.setMinimumHeight(self.fontMetrics().height() * 4)
+        layout.addWidget(self.scroll)
 
         group = QGroupBox("Blend and apply")
+        # never squeezed: when the panel is short, the form above scrolls instead
+        group.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         blend = QFormLayout(group)
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(0, 100)
@@ -233,6 +290,7 @@ class OperationsPanel(QWidget):
         layout.addWidget(group)
 
         self.review = QGroupBox("Check the mask")
+        self.review.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         review = QVBoxLayout(self.review)
         self.review_note = QLabel()
         self.review_note.setWordWrap(True)
@@ -253,13 +311,56 @@ class OperationsPanel(QWidget):
         self._sync_enabled()
 
     # -- state -------------------------------------------------------------------------------
+    def _fill_chooser(self) -> None:
+        """One entry per operation (its index in ``forms`` as data), grouped by purpose under
+        headers that cannot be chosen."""
+        by_name = {form.op.name: i for i, form in enumerate(self.forms)}
+        groups = [
+            (title, [(by_name.pop(name), icon_name) for name, icon_name in ops if name in by_name])
+            for title, ops in PURPOSES
+        ]
+        groups.append(("Other", [(i, OTHER_ICON) for i in sorted(by_name.values())]))
+        model = QStandardItemModel(self.chooser)
+        for title, entries in groups:
+            if not entries:
+                continue
+            header = QStandardItem(title)
+            header.setFlags(Qt.ItemFlag.NoItemFlags)
+            font = QFont(header.font())
+            font.setBold(True)
+            header.setFont(font)
+            model.appendRow(header)
+            for index, icon_name in entries:
+                op = self.forms[index].op
+                item = QStandardItem(icon(icon_name), op.title)
+                item.setData(index, Qt.ItemDataRole.UserRole)
+                item.setToolTip(op.summary)
+                model.appendRow(item)
+        self.chooser.setModel(model)
+        self._choose(0)
+
+    def _choose(self, index: int) -> None:
+        """Show the chooser's entry for ``forms[index]``."""
+        for row in range(self.chooser.count()):
+            if self.chooser.itemData(row) == index:
+                self.chooser.setCurrentIndex(row)
+                return
+
     def current_form(self) -> ParamForm:
-        return self.forms[self.toolbox.currentIndex()]
+        return self.forms[self._current]
+
+    def operation_names(self) -> list[str]:
+        """The operations as the chooser lists them."""
+        return [
+            self.forms[data].op.name
+            for row in range(self.chooser.count())
+            if (data := self.chooser.itemData(row)) is not None
+        ]
 
     def select(self, name: str) -> None:
         for i, form in enumerate(self.forms):
             if form.op.name == name:
-                self.toolbox.setCurrentIndex(i)
+                self._choose(i)
                 return
         raise KeyError(name)
 
@@ -297,6 +398,20 @@ class OperationsPanel(QWidget):
         self.review.setVisible(bool(text))
 
     # -- slots -------------------------------------------------------------------------------
+    def _on_chosen(self, row: int) -> None:
+        index = self.chooser.itemData(row)
+        if index is None or index == self._current:
+            return
+        self.forms[self._current].setVisible(False)
+        self._current = index
+        self.forms[index].setVisible(True)
+        # lay out now, the scroll area at the new form's height first: no scroll bar flashes
+        self.scroll.widget().layout().activate()
+        self.scroll.updateGeometry()
+        self.layout().activate()
+        self.scroll.verticalScrollBar().setValue(0)
+        self._on_changed()
+
     def _on_strength_changed(self, value: int) -> None:
         self.strength_label.setText(f"{value} %")
         self._on_changed()
@@ -312,12 +427,17 @@ class OperationsPanel(QWidget):
             self.note.setText(
                 "Apply shows the mask first: check it, touch it up with the brush, then fill it."
             )
+        elif "image" not in op.writes:
+            self.note.setText(
+                f"{op.title} changes the mask, not the image: check it, then fill it."
+            )
         elif not op.blendable:
             self.note.setText(f"{op.title} changes the whole image: no strength or mask limit.")
         elif not previewable:
             self.note.setText("No live preview for this operation.")
         else:
             self.note.setText("")
+        self.note.setVisible(bool(self.note.text()))
 
     def _on_changed(self, *_: object) -> None:
         self._sync_enabled()
@@ -339,6 +459,9 @@ class HistoryPanel(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAlternatingRowColors(True)
+        # a long row ends in "…" (its tooltip has it all): no scroll bar eats a row's height
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.itemClicked.connect(self._on_item_clicked)
         self.itemActivated.connect(self._on_item_clicked)
 

@@ -14,6 +14,17 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 MAX_RECENT = 10
+# Colours offered for the mask overlay. Cyan is the default: it stands out on the faded red,
+# orange and sepia prints where a red overlay disappears, and on black-and-white ones.
+MASK_COLOURS: dict[str, str] = {
+    "Cyan": "#00d8ff",
+    "Green": "#30e030",
+    "Yellow": "#ffe000",
+    "Magenta": "#ff30ff",
+    "Blue": "#3060ff",
+    "Red": "#ff2d2d",
+}
+DEFAULT_MASK_COLOUR = MASK_COLOURS["Cyan"]
 
 
 @dataclass
@@ -28,11 +39,13 @@ class Settings:
     brush_size: int = 40  # diameter in image pixels
     hint_colour: str = "#c08040"
     overlay_visible: bool = True
-    overlay_colour: str = "#ff2d2d"
+    # (stored under a new name: the old red default was saved for everyone, never chosen)
+    mask_colour: str = DEFAULT_MASK_COLOUR
     overlay_opacity: float = 0.45
     compare_mode: str = "off"  # off | vertical | horizontal | side
     compare_before: str = "original"  # original | previous
     device: str = "auto"  # auto | cuda | mps | cpu
+    operation: str = "fade"  # the one chosen in the Operations panel
     strength: float = 1.0
     limit_to_mask: bool = False
     feather: float = 4.0

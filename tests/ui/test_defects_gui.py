@@ -17,9 +17,7 @@ from PySide6.QtWidgets import QApplication
 from photofix.core.imageio import to_uint8
 from photofix.ops import REGISTRY, Layers, run_operation
 from photofix.ui.main_window import MainWindow
-from tests.ui.test_workspace import drag, opened, view_point
-
-OVERLAY = (0xFF, 0x2D, 0x2D)  # the default overlay colour
+from tests.ui.test_workspace import drag, opened, overlay_rgb, view_point
 
 
 def apply(qtbot, window: MainWindow, name: str, **values) -> None:
@@ -96,7 +94,7 @@ def test_detect_touch_up_fill_then_undo_every_step(scan, qtbot) -> None:
     states.append((doc.image.copy(), proposal))
     window.controller.mask_overlay.setOpacity(1.0)
     y, x = np.argwhere(proposal)[len(np.argwhere(proposal)) // 2]
-    assert shown(window, x, y) == OVERLAY
+    assert shown(window, x, y) == overlay_rgb(window)
 
     # 2. the brush adds a stroke where nothing was found (mouse drag on the canvas)
     by, bx = clean_run(proposal, 40, margin=8)
@@ -176,7 +174,7 @@ def test_remove_defects_shows_the_mask_and_fills_it_when_accepted(scan, qtbot) -
     assert window.actions["overlay"].isChecked()  # shown again, whatever it was
     c.mask_overlay.setOpacity(1.0)
     y, x = np.argwhere(proposal)[0]
-    assert shown(window, x, y) == OVERLAY
+    assert shown(window, x, y) == overlay_rgb(window)
     assert rows(window)[1] == (
         "Remove dust and scratches: mask to check — sensitivity 0.5, kinds dust,scratches"
     )

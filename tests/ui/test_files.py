@@ -125,6 +125,8 @@ def test_recent_files_and_tool_settings_persist(make_window, qtbot, scan) -> Non
     first._on_brush_size_changed(77)
     first.actions["tool_eraser"].setChecked(True)
     first.actions["compare_horizontal"].setChecked(True)
+    first.operations.select("upscale")
+    first.operations.strength.setValue(60)
     first.controller.set_document(None)
     first._closing_confirmed = True
     first.close()
@@ -134,6 +136,9 @@ def test_recent_files_and_tool_settings_persist(make_window, qtbot, scan) -> Non
     assert second.settings.last_folder == str(scan.parent.resolve())
     assert second.brush_spin.value() == 77 and second.view.tool == "eraser"
     assert second.view.compare_mode == "horizontal"
+    assert second.operations.current_form().op.name == "upscale"
+    assert second.operations.chooser.currentText() == "Upscale"
+    assert second.operations.strength.value() == 60
     with qtbot.waitSignal(second.controller.document_changed, timeout=10_000):
         second.recent_menu.actions()[0].trigger()
     assert second.controller.document.path == scan

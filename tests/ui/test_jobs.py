@@ -16,6 +16,7 @@ from photofix.ops import REGISTRY
 from photofix.ops.registry import Layers, OpContext, Operation
 from photofix.resources import sample_scan
 from photofix.ui.controller import PreviewRequest
+from tests.ui.test_workspace import overlay_rgb
 
 from .conftest import wait_idle
 
@@ -294,4 +295,4 @@ def test_an_operation_that_writes_the_mask_updates_the_overlay(opened, qtbot) ->
     window.view.centerOn(float(x), float(y))
     p = window.view.viewportTransform().map(QPointF(x + 0.5, y + 0.5))
     c = window.view.viewport().grab().toImage().pixelColor(int(p.x()), int(p.y()))
-    assert (c.red(), c.green(), c.blue()) == (0xFF, 0x2D, 0x2D)
+    assert (c.red(), c.green(), c.blue()) == overlay_rgb(window)

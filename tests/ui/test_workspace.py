@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -34,6 +34,12 @@ def drag(widget, points: list[QPoint], button=Qt.MouseButton.LeftButton, modifie
     for p in points[1:]:
         QTest.mouseMove(widget, p)
     QTest.mouseRelease(widget, button, mods, points[-1])
+
+
+def overlay_rgb(window: MainWindow) -> tuple[int, int, int]:
+    """The mask overlay's colour (as drawn at opacity 1)."""
+    c = QColor(window.settings.mask_colour)
+    return c.red(), c.green(), c.blue()
 
 
 def opened(window: MainWindow) -> MainWindow:
@@ -92,7 +98,7 @@ def test_brush_stroke_is_one_undo_step_and_undo_redo_restore_it(window) -> None:
         c = vp.grab().toImage().pixelColor(view_point(window, 150, 100))
         return c.red(), c.green(), c.blue()
 
-    assert shown() == (0xFF, 0x2D, 0x2D)  # the overlay colour
+    assert shown() == overlay_rgb(window)
     window.actions["undo"].trigger()
     assert not doc.mask.any()
     assert shown() == tuple(int(v) for v in to_uint8(doc.image[100, 150]))
@@ -335,7 +341,11 @@ def test_operations_panel_is_built_from_the_params() -> None:
         ]
     )
     panel = OperationsPanel(panel_ops)
-    assert panel.toolbox.count() == len(REGISTRY.names()) + 1
+    # every operation is offered once, by purpose; one the panel does not know comes last
+    assert sorted(panel.operation_names()) == sorted(["demo", *REGISTRY.names()])
+    assert panel.operation_names()[:2] == ["fade", "colorize"]
+    assert panel.operation_names()[-1] == "demo"
+    assert panel.current_form().op.name == "demo"  # the first one registered
     form = panel.forms[0]
     assert form.values() == {
         "amount": 0.25, "radius": 3, "mode": "b", "fast": True, "label": "x", "level": "auto",

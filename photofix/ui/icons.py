@@ -1,0 +1,22 @@
+"""The icons of the window (Font Awesome through qtawesome), in the dark palette's colours."""
+
+from __future__ import annotations
+
+import qtawesome as qta
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+
+
+def icon(name: str) -> QIcon:
+    """The qtawesome icon ``name`` (e.g. ``fa5s.undo``), light grey, darker when disabled."""
+    return qta.icon(name, color="#dcdcdc", color_disabled="#707070")
+
+
+def swatch(colour: QColor, size: int = 16) -> QIcon:
+    """A square of ``colour`` with a thin grey edge, for colour choices in menus and buttons."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(colour)
+    painter = QPainter(pixmap)
+    painter.setPen(QColor("#888888"))
+    painter.drawRect(0, 0, size - 1, size - 1)
+    painter.end()
+    return QIcon(pixmap)
