@@ -38,7 +38,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import synthetic_defects as sd  # noqa: E402
-from photofix.ops.defects import defect_probabilities, dust_mask, scratch_mask  # noqa: E402
+from photofix.ops.defects import (  # noqa: E402
+    defect_probabilities,
+    dust_mask,
+    luminance,
+    scratch_mask,
+)
 from photofix.ops.patchmatch import inpaint_fast, inpaint_patch  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -96,14 +101,15 @@ def evaluate_detection(names, rng, sheet) -> dict:
             clean = sd.add_grain(im, rng.uniform(0.005, 0.025), rng)
             t = time.perf_counter()
             p = defect_probabilities(clean)
-            fp = dust_mask(p[..., 0]) | scratch_mask(p[..., 1])
+            fp = dust_mask(p[..., 0]) | scratch_mask(p[..., 1], luma=luminance(clean))
             t_detect += time.perf_counter() - t
             mp += clean.shape[0] * clean.shape[1] / 1e6
             flagged.append(float(fp.mean()))
             for kind, add in (("scratches", sd.add_scratches), ("dust", sd.add_dust)):
                 damaged, gt = add(clean, rng)
                 p = defect_probabilities(damaged)
-                dust, scratches = dust_mask(p[..., 0]), scratch_mask(p[..., 1])
+                dust = dust_mask(p[..., 0])
+                scratches = scratch_mask(p[..., 1], luma=luminance(damaged))
                 pred = dust | scratches
                 c = counts(pred, gt)
                 totals[kind] += c

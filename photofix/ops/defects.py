@@ -10,7 +10,10 @@ classical way:
 * hysteresis: seeds above a threshold set by ``sensitivity``, grown into connected pixels above
   half of it;
 * dust components must be small (at most ``DUST_MAX_SIZE`` px across); scratch components must
-  be long (at least ``MIN_SCRATCH_LENGTH`` px from end to end);
+  be long (at least ``MIN_SCRATCH_LENGTH`` px from end to end) and must be *ridges* in the
+  picture: along most of their length the print just beside them, on both sides, is alike and
+  differs from the line itself (a scratch lies over the picture). The rim of a cup, the edge of
+  a helmet or an eyelid is a step between two different regions and is dropped;
 * tears (opt-in, classical): large, flat, paper-white or black regions touching the border.
 
 The mask is tight (the visible damage); ``remove-defects`` grows it by a pixel before filling so
@@ -38,6 +41,9 @@ DEFAULT_KINDS = ("dust", "scratches")
 THRESHOLD = 0.5  # probability for a seed at the default sensitivity; growing goes to half of it
 DUST_MAX_SIZE = 12  # px across
 MIN_SCRATCH_LENGTH = 48  # px from end to end
+RIDGE_GAP = 3.0  # px beyond a line's edge where its two sides are sampled
+RIDGE_RATIO = 1.0  # a line pixel is a ridge when it differs from both sides more than they do
+RIDGE_SHARE = 0.5  # a scratch must be a ridge along at least this share of its centre line
 TILE = 512
 
 
@@ -97,15 +103,82 @@ def dust_mask(prob: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
     return keep[labels]
 
 
-def scratch_mask(prob: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
-    """Scratches and creases (bool HxW) from the scratch probability map (float32 HxW)."""
+def scratch_mask(
+    prob: np.ndarray, sensitivity: float = 0.5, luma: np.ndarray | None = None
+) -> np.ndarray:
+    """Scratches and creases (bool HxW) from the scratch probability map (float32 HxW).
+
+    With the picture's luminance ``luma`` (float32 HxW), lines that are steps in the picture
+    rather than ridges over it are dropped (:func:`ridge_share`)."""
     seed, grow = _thresholds(sensitivity)
     lines = _hysteresis(prob > seed, prob > grow)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(lines.view(np.uint8), connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(lines.view(np.uint8), connectivity=8)
     length = np.hypot(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     keep = length >= MIN_SCRATCH_LENGTH
     keep[0] = False
+    if luma is not None and keep.any():
+        keep &= ridge_share(luma, np.where(keep[labels], labels, 0), n) >= RIDGE_SHARE
     return keep[labels]
+
+
+def _sample(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples of ``image`` (float32 HxW) at float coordinates, clamped to the edge."""
+    h, w = image.shape
+    x = np.clip(x, 0, w - 1.001)
+    y = np.clip(y, 0, h - 1.001)
+    x0, y0 = x.astype(np.intp), y.astype(np.intp)
+    fx, fy = x - x0, y - y0
+    top = image[y0, x0] * (1 - fx) + image[y0, x0 + 1] * fx
+    bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def _median_by_label(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """Median (float64, n) of ``values`` per label in 0..n-1 (0 where a label has none)."""
+    order = np.lexsort((values, labels))
+    counts = np.bincount(labels, minlength=n)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    out = np.zeros(n)
+    has = counts > 0
+    out[has] = values[order][starts[has] + (counts[has] - 1) // 2]
+    return out
+
+
+def ridge_share(luma: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """For each of the ``n`` labels (int32 HxW, 0 = background), the share (float64, n) of its
+    centre line where it is a ridge of the picture ``luma``.
+
+    At a centre pixel (a local maximum of the distance to the line's edge) the picture is
+    sampled ``RIDGE_GAP`` px beyond the line's edge (its median half-width) on both sides,
+    across the line's local direction (from the structure tensor of the mask). It is a ridge
+    there when the line is brighter (or darker) than both sides by more than ``RIDGE_RATIO``
+    times the difference between the sides: a scratch over the picture has alike sides, the
+    rim or edge of an object lies between two different regions.
+    """
+    mask = (labels > 0).astype(np.uint8)
+    y = cv2.GaussianBlur(luma, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
+    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    centre = (mask > 0) & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)) - 1e-3)
+    soft = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.5)
+    gx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)
+    rows, cols = np.nonzero(centre)
+    jxx = cv2.GaussianBlur(gx * gx, (0, 0), 3.0)[rows, cols]
+    jyy = cv2.GaussianBlur(gy * gy, (0, 0), 3.0)[rows, cols]
+    jxy = cv2.GaussianBlur(gx * gy, (0, 0), 3.0)[rows, cols]
+    normal = 0.5 * np.arctan2(2 * jxy, jxx - jyy)  # direction across the line
+    lab = labels[rows, cols]
+    reach = _median_by_label(dist[rows, cols], lab, n)[lab] + RIDGE_GAP
+    dx, dy = np.cos(normal) * reach, np.sin(normal) * reach
+    line = y[rows, cols]
+    a = _sample(y, cols + dx, rows + dy)
+    b = _sample(y, cols - dx, rows - dy)
+    da, db = line - a, line - b
+    ridge = np.where(np.sign(da) == np.sign(db), np.minimum(np.abs(da), np.abs(db)), 0.0)
+    is_ridge = ridge >= RIDGE_RATIO * (np.abs(a - b) + 0.01)
+    total = np.bincount(lab, minlength=n)
+    hits = np.bincount(lab, weights=is_ridge, minlength=n)
+    return hits / np.maximum(total, 1)
 
 
 def tear_mask(image: np.ndarray) -> np.ndarray:
@@ -156,7 +229,7 @@ def detect_defects(
         if "dust" in kinds:
             mask |= dust_mask(prob[..., 0], sensitivity)
         if "scratches" in kinds:
-            mask |= scratch_mask(prob[..., 1], sensitivity)
+            mask |= scratch_mask(prob[..., 1], sensitivity, luminance(image))
     if "tears" in kinds:
         progress.check()
         mask |= tear_mask(image)

@@ -11,7 +11,7 @@ from benchmarks.bench_defects import counts, prf
 from photofix.core.errors import Cancelled, OperationError
 from photofix.inference.progress import Progress
 from photofix.ops import REGISTRY, Layers, run_operation
-from photofix.ops.defects import detect_defects
+from photofix.ops.defects import detect_defects, ridge_share, scratch_mask
 
 # Regression guards below what the shipped weights reach on this held-out crop (measured with
 # the previous weights: scratches P 0.80-0.94, R 0.20-0.63 by tone; dust P 0.96, R 0.82). The
@@ -70,6 +70,24 @@ def test_the_real_catchlights_of_a_portrait_are_left(photos) -> None:
     # astronaut's eyes: the iris with its catchlight, at (y, x) about (95-115, 180-250)
     eyes = photos["astronaut"][80:130, 170:260].copy()
     assert detect_defects(eyes).mean() < 0.01
+
+
+def test_a_bright_rim_between_two_regions_is_not_a_scratch() -> None:
+    """A line over the picture has alike sides (a scratch); a rim along an object's edge lies
+    between two different regions (a step) and is dropped, whatever the network says."""
+    luma = np.full((120, 160), 0.55, np.float32)
+    luma[:, 80:] = 0.1  # an object's dark side
+    luma[:, 77:83] = 0.8  # its bright rim, 6 px wide, along the edge
+    luma[58:63, :] = np.where(np.arange(160) < 77, 0.95, 0.75)  # a scratch across everything
+    lines = np.zeros(luma.shape, np.int32)
+    lines[:, 77:83] = 1
+    lines[58:63, 5:70] = 2
+    share = ridge_share(luma, lines, 3)
+    assert share[1] < 0.2 and share[2] > 0.9, share
+    prob = np.where(lines > 0, 0.9, 0.0).astype(np.float32)
+    kept = scratch_mask(prob, luma=luma)
+    assert kept[60, 30] and not kept[30, 80]
+    assert scratch_mask(prob)[30, 80]  # without the picture nothing is judged
 
 
 def test_tears_only_when_asked() -> None:
