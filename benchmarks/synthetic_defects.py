@@ -8,7 +8,8 @@ changes nothing and needs no repair).
 Scratches: polylines (straight or gently curved), 1-8 px wide, bright (emulsion scraped off to
 the paper) or dark (a scratch in the negative), with soft anti-aliased edges and a slightly
 varying strength along their length. Dust: irregular specks 1-6 px across, bright or dark.
-Holes: irregular blobs 16-128 px across, used only to score the inpainting.
+Holes: irregular blobs 16-128 px across, used only to score the inpainting. ``through_scanner``
+then blurs (and JPEG-compresses) damaged and clean print alike, as a scan of a real print would.
 """
 
 from __future__ import annotations
@@ -143,6 +144,40 @@ def hole_masks(
         pts = np.stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)], 1).astype(np.int32)
         cv2.fillPoly(mask, [pts], 1)
     return mask.astype(bool)
+
+
+def through_scanner(
+    clean: np.ndarray,
+    damaged: np.ndarray,
+    masks: list[np.ndarray],
+    rng: np.random.Generator,
+    blur: tuple[float, float] = (0.3, 1.2),
+    jpeg: float = 0.5,
+    quality: tuple[int, int] = (60, 95),
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The damaged print as a scanner and a camera file see it: the optics blur the damage with
+    the picture (Gaussian σ drawn from ``blur``), and with probability ``jpeg`` the file is a
+    JPEG (quality drawn from ``quality``). The same degradation is applied to the clean and the
+    damaged image; each mask (bool HxW) becomes what is still visible: the damage grown by a
+    pixel (the blur spreads it), where the two scanned images differ by more than ``VISIBLE``.
+    A faint 1-px speck that the blur wipes out is no longer damage to find."""
+    sigma = float(rng.uniform(*blur))
+    q = int(rng.integers(quality[0], quality[1] + 1)) if rng.random() < jpeg else None
+
+    def scan(image: np.ndarray) -> np.ndarray:
+        out = cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+        if q is None:
+            return out.astype(np.float32)
+        u8 = (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+        ok, buf = cv2.imencode(".jpg", u8, [cv2.IMWRITE_JPEG_QUALITY, q])
+        assert ok
+        return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).astype(np.float32).reshape(image.shape) / 255
+
+    clean_s, damaged_s = scan(clean), scan(damaged)
+    diff = np.abs(damaged_s - clean_s)
+    visible = (diff.max(axis=2) if diff.ndim == 3 else diff) > VISIBLE
+    grown = [cv2.dilate(m.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) for m in masks]
+    return clean_s, damaged_s, [g & visible for g in grown]
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

@@ -18,8 +18,12 @@ Loss: binary cross-entropy plus soft Dice per channel. Adam, one-cycle schedule.
 as fp16 safetensors (about 0.1 MB), with a checkpoint every 500 steps. ``--hard-negatives S`` adds
 weight S to undamaged pixels that look like damage (rims, stripes, highlights, or what the network
 currently flags) and ``--clean F`` leaves a share F of crops undamaged: both cut false alarms on
-edges and grain. The shipped weights came from six runs on a 2-core CPU machine; the first three
-on a heavily loaded machine (~24 + ~15 + ~12 min), the last three on a quiet one (~7 steps/s):
+edges and grain. ``--scanned F`` sends a share F of crops through
+``synthetic_defects.through_scanner`` after the damage (blur σ 0.3-1.2, JPEG half of the time),
+labelled with the damage still visible, so soft scans of damaged prints are found too;
+``--grain-max`` is the strongest film grain (σ). The shipped weights came from eight runs on a
+2-core CPU machine; the first three on a heavily loaded machine (~24 + ~15 + ~12 min), the last
+five on a quiet one (~7-8 steps/s):
 
     .venv/bin/python training/train_defect_net.py --steps 800 --minutes 24   # stopped at ~470
     .venv/bin/python training/train_defect_net.py --init <run 1> --lr 1e-3 \
@@ -33,6 +37,13 @@ on a heavily loaded machine (~24 + ~15 + ~12 min), the last three on a quiet one
         --steps 8000 --minutes 20 --seed 20261126 --hard-negatives 2.0 --clean 0.15
     .venv/bin/python training/train_defect_net.py --init <run 5> --lr 1.5e-4 --batch 16 \
         --steps 8000 --minutes 20 --seed 20261127 --hard-negatives 2.0 --clean 0.15
+    .venv/bin/python training/train_defect_net.py --init <run 6> --lr 5e-4 --batch 16 \
+        --steps 9000 --minutes 26 --seed 20261201 --hard-negatives 2.0 --clean 0.15 --scanned 0.5
+        # 20 min; half the crops go through a scanner after the damage (blur, JPEG)
+    .venv/bin/python training/train_defect_net.py --init <run 7> --lr 3e-4 --batch 16 \
+        --steps 8500 --minutes 24 --seed 20261202 --hard-negatives 2.0 --clean 0.15 \
+        --scanned 0.35 --grain-max 0.045
+        # 17 min; run 7 had lost recall on crisp damage in heavy grain (the sample scan)
 """
 
 from __future__ import annotations
@@ -75,7 +86,11 @@ def load_photos() -> list[np.ndarray]:
 
 
 def sample(
-    photos: list[np.ndarray], rng: np.random.Generator, clean: float = 0.0
+    photos: list[np.ndarray],
+    rng: np.random.Generator,
+    clean: float = 0.0,
+    scanned: float = 0.0,
+    grain_max: float = 0.03,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One training pair: features 4×CROP×CROP and labels 2×CROP×CROP (dust, scratches)."""
     y = photos[rng.integers(len(photos))]
@@ -96,9 +111,10 @@ def sample(
         y = cv2.GaussianBlur(y, (0, 0), rng.uniform(0.3, 1.0))
     img = np.repeat(y[..., None], 3, 2)
     if rng.random() < 0.8:
-        img = sd.add_grain(img, rng.uniform(0.003, 0.03), rng)
+        img = sd.add_grain(img, rng.uniform(0.003, grain_max), rng)
     if rng.random() < 0.3:
         img = sd.add_catchlights(img, rng, int(rng.integers(1, 4)))
+    undamaged = img
     dust = np.zeros((CROP, CROP), bool)
     scratch = np.zeros((CROP, CROP), bool)
     damaged = clean <= 0 or rng.random() >= clean  # (no draw at 0: old recipes replay exactly)
@@ -106,7 +122,9 @@ def sample(
         img, scratch = sd.add_scratches(img, rng, rng.uniform(0.005, 0.06), span=512)
     if damaged and rng.random() < 0.55:
         img, dust = sd.add_dust(img, rng, int(rng.integers(2, 30)))
-        scratch &= ~dust
+    if scanned > 0 and rng.random() < scanned:  # (no draw at 0: old recipes replay exactly)
+        _, img, (dust, scratch) = sd.through_scanner(undamaged, img, [dust, scratch], rng)
+    scratch &= ~dust
     labels = np.stack([dust, scratch]).astype(np.float32)
     return defect_net.input_features(img[..., 0]).transpose(2, 0, 1), labels
 
@@ -129,6 +147,13 @@ def main() -> None:
     parser.add_argument(
         "--clean", type=float, default=0.0, help="share of crops left without any damage"
     )
+    parser.add_argument(
+        "--scanned",
+        type=float,
+        default=0.0,
+        help="share of crops blurred (and JPEG-compressed) after the damage, as a scan is",
+    )
+    parser.add_argument("--grain-max", type=float, default=0.03, help="strongest film grain σ")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -168,7 +193,9 @@ def build_and_train(photos, rng, args):
     start = time.time()
     running = 0.0
     for step in range(args.steps):
-        batch = [sample(photos, rng, args.clean) for _ in range(args.batch)]
+        batch = [
+            sample(photos, rng, args.clean, args.scanned, args.grain_max) for _ in range(args.batch)
+        ]
         x = torch.from_numpy(np.stack([b[0] for b in batch]))
         t = torch.from_numpy(np.stack([b[1] for b in batch]))
         logits = net(x)

@@ -21,6 +21,13 @@ HERE = Path(__file__).resolve().parent
 
 
 def degrade(rgb: np.ndarray, seed: int = 1936) -> np.ndarray:
+    """The damaged print (uint8 HxWx3) made from ``rgb`` (uint8 HxWx3)."""
+    return degrade_with_truth(rgb, seed)[0]
+
+
+def degrade_with_truth(rgb: np.ndarray, seed: int = 1936) -> tuple[np.ndarray, np.ndarray]:
+    """The damaged print (uint8 HxWx3) and where its dust, scratches and crease are visible
+    (bool HxW: changed by more than 0.04 from the faded, grainy print under them)."""
     rng = np.random.default_rng(seed)
     x = rgb.astype(np.float32) / 255.0
     h, w = x.shape[:2]
@@ -33,6 +40,7 @@ def degrade(rgb: np.ndarray, seed: int = 1936) -> np.ndarray:
     x = cv2.GaussianBlur(x, (0, 0), 0.8)
     grain = rng.normal(0, 0.035, (h, w, 1)).astype(np.float32)
     x = x + grain * (0.6 + 0.4 * x)
+    undamaged = np.clip(x, 0, 1)
     # dust: small bright and dark specks
     for _ in range(140):
         cy, cx = rng.integers(0, h), rng.integers(0, w)
@@ -62,7 +70,9 @@ def degrade(rgb: np.ndarray, seed: int = 1936) -> np.ndarray:
         np.int32,
     )
     cv2.polylines(x, [pts], False, (0.9, 0.88, 0.85), 2, cv2.LINE_AA)
-    return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
+    x = np.clip(x, 0, 1)
+    damage = np.abs(x - undamaged).max(axis=2) > 0.04
+    return (x * 255 + 0.5).astype(np.uint8), damage
 
 
 def main() -> None:
