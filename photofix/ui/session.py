@@ -7,7 +7,9 @@ snapshot taken on the GUI thread; a clean exit deletes it, so a file found at st
 last session ended abnormally.
 
 The file is a pickle of plain dataclasses and numpy arrays, written and read only by PhotoFix
-in the user's own data folder: it is never exchanged, and is not a document format.
+in the user's own data folder: it is never exchanged, and is not a document format. It is read
+back with an unpickler that resolves only those classes (and what numpy needs to rebuild an
+array), so a planted or damaged file can name no other code to run.
 """
 
 from __future__ import annotations
@@ -28,6 +30,39 @@ from photofix.core.imageio import ImageMeta, atomic_write
 
 FORMAT_VERSION = 1
 AUTOSAVE_NAME = "autosave.photofix-session"
+
+# every global a session pickle may name: our dataclasses, and numpy's array/dtype/scalar
+# rebuilders (under numpy 2's and numpy 1's module names)
+_SESSION_GLOBALS = frozenset(
+    {
+        ("photofix.ui.session", "SessionSnapshot"),
+        ("photofix.core.history", "Step"),
+        ("photofix.core.history", "Patch"),
+        ("photofix.core.imageio", "ImageMeta"),
+        ("numpy", "dtype"),
+        ("numpy", "ndarray"),
+    }
+    | {
+        (f"numpy.{core}.{module}", name)
+        for core in ("_core", "core")
+        for module, name in (
+            ("numeric", "_frombuffer"),
+            ("multiarray", "_reconstruct"),
+            ("multiarray", "scalar"),
+        )
+    }
+)
+
+
+class _SessionUnpickler(pickle.Unpickler):
+    """Resolves only the globals of :data:`_SESSION_GLOBALS`; anything else is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _SESSION_GLOBALS:
+            raise pickle.UnpicklingError(
+                f"it names {module}.{name}, which no PhotoFix session holds"
+            )
+        return super().find_class(module, name)
 
 
 def sessions_dir() -> Path:
@@ -136,7 +171,7 @@ class SessionStore:
 
     def load(self) -> SessionSnapshot:
         with open(self.path, "rb") as f:
-            snapshot: Any = pickle.load(f)
+            snapshot: Any = _SessionUnpickler(f).load()
         if not isinstance(snapshot, SessionSnapshot) or snapshot.version != FORMAT_VERSION:
             raise ValueError("the autosaved session was written by another PhotoFix version")
         return snapshot

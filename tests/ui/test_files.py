@@ -210,3 +210,29 @@ def test_autosave_is_offered_back_after_a_crash(make_window, qtbot, answers, sca
     second._closing_confirmed = True
     second.close()
     assert not second.sessions.exists()
+
+
+class _Planted:
+    """What a planted autosave could hold: an object whose unpickling runs a function."""
+
+    def __init__(self, folder) -> None:
+        self.folder = str(folder)
+
+    def __reduce__(self):
+        import os
+
+        return (os.mkdir, (self.folder,))
+
+
+def test_a_planted_autosave_runs_no_code_and_is_refused(make_window, answers, tmp_path) -> None:
+    import pickle
+
+    window = make_window()
+    marker = tmp_path / "ran"
+    window.sessions.folder.mkdir(parents=True, exist_ok=True)
+    window.sessions.path.write_bytes(pickle.dumps(_Planted(marker)))
+    assert not window.offer_recovery()
+    assert not marker.exists()  # os.mkdir was never called
+    assert answers.warnings and "unreadable" in answers.warnings[0]
+    assert "posix.mkdir" in answers.warnings[0] or "nt.mkdir" in answers.warnings[0]
+    assert not window.sessions.exists() and window.controller.document is None
