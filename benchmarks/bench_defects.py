@@ -11,7 +11,8 @@ Prints and writes ``benchmarks/results/defects.json`` and a contact sheet
   development split (photos the detector was trained on, other crops and noise) and a
   held-out split (photos it never saw: chelsea, rocket, coins); plus the share of a clean,
   grainy photo that gets flagged; the same again with every picture scanned (blurred with the
-  damage, then a JPEG), as real scans of damaged prints are;
+  damage, then a JPEG), as real scans of damaged prints are; the opt-in tear detection on torn
+  corners and edge strips, and what it flags on the clean pictures;
 * inpainting PSNR / SSIM inside the mask per engine, for thin scratches, dust and holes
   (16-128 px), on every photo in colour, gray and sepia;
 * time per megapixel of detection and of each engine, and the speed test of the issue: a
@@ -44,6 +45,7 @@ from photofix.ops.defects import (  # noqa: E402
     dust_mask,
     luminance,
     scratch_mask,
+    tear_mask,
 )
 from photofix.ops.patchmatch import inpaint_fast, inpaint_patch  # noqa: E402
 
@@ -132,6 +134,24 @@ def evaluate_detection(names, rng, sheet, scanned: bool = False) -> dict:
         "clean_flagged_percent": 100 * float(np.mean(flagged)),
         "detect_seconds_per_mp": t_detect / mp,
         "per_image": per_image,
+    }
+
+
+def evaluate_tears(names, rng) -> dict:
+    """``kinds=tears`` (opt-in) on each picture with a torn-off corner or edge strip, pooled;
+    and the share of the clean picture it flags (dark or white backgrounds touching the border
+    look like what lies behind a torn print)."""
+    total, flagged = np.zeros(4), []
+    for name in names:
+        for _, im in variants(name, rng):
+            clean = sd.add_grain(im, rng.uniform(0.005, 0.025), rng)
+            flagged.append(float(tear_mask(clean).mean()))
+            damaged, gt = sd.add_tear(clean, rng)
+            total += counts(tear_mask(damaged), gt)
+    return {
+        **prf(total),
+        "clean_flagged_percent": 100 * float(np.mean(flagged)),
+        "clean_flagged_percent_max": 100 * float(np.max(flagged)),
     }
 
 
@@ -297,6 +317,17 @@ def main() -> None:
             )
             + f"  clean flagged {r['clean_flagged_percent']:.3f} %"
             + f"  {r['detect_seconds_per_mp']:.2f} s/MP"
+        )
+    tear_rng = np.random.default_rng(2028)
+    report["tears"] = {
+        "dev": evaluate_tears(dev, tear_rng),
+        "held_out": evaluate_tears(held, tear_rng),
+    }
+    for split, r in report["tears"].items():
+        print(
+            f"tears {split}: P={r['precision']:.3f} R={r['recall']:.3f} F1={r['f1']:.3f}  clean"
+            f" flagged {r['clean_flagged_percent']:.2f} %"
+            f" (max {r['clean_flagged_percent_max']:.1f} %)"
         )
     report["inpainting"] = evaluate_inpainting(dev + held, rng, hole_sheet)
     for case, s in report["inpainting"]["summary"].items():

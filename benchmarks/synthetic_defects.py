@@ -8,7 +8,8 @@ changes nothing and needs no repair).
 Scratches: polylines (straight or gently curved), 1-8 px wide, bright (emulsion scraped off to
 the paper) or dark (a scratch in the negative), with soft anti-aliased edges and a slightly
 varying strength along their length. Dust: irregular specks 1-6 px across, bright or dark.
-Holes: irregular blobs 16-128 px across, used only to score the inpainting. ``through_scanner``
+Tears: a torn-off corner or edge strip showing white paper or a black scanner lid. Holes:
+irregular blobs 16-128 px across, used only to score the inpainting. ``through_scanner``
 then blurs (and JPEG-compresses) damaged and clean print alike, as a scan of a real print would.
 """
 
@@ -127,6 +128,44 @@ def add_dust(
         out[ys, xs] = patch
         gt[ys, xs] |= visible & (a > 0.25)
     return out, gt
+
+
+def add_tear(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A torn-off corner or a strip torn from one edge: a region reaching in from the border
+    (8-25 % of the short side deep) behind a ragged tear line, showing what lay behind the
+    print in the scanner: flat white paper (0.88-0.98, faint fibre noise) or a black lid."""
+    h, w = image.shape[:2]
+    depth = rng.uniform(0.08, 0.25) * min(h, w)
+    n = 40
+    t = np.linspace(0.0, 1.0, n)
+    rough = np.cumsum(rng.normal(0.0, 0.03 * depth, n))
+    rough -= np.linspace(rough[0], rough[-1], n)  # ragged, but ending where it started
+    along_rows = rng.random() < 0.5  # torn from the top/bottom or from the left/right
+    ch, cw = (h, w) if along_rows else (w, h)  # drawn on a canvas with the edge on top
+    if rng.random() < 0.6:  # a corner: the tear runs from the top edge to the left edge
+        a, b = depth * rng.uniform(0.8, 1.6), depth * rng.uniform(0.8, 1.6)
+        line = np.stack([a * (1 - t) + 0.7 * rough, b * t + 0.7 * rough], 1)
+        pts = np.concatenate([[[0.0, 0.0]], line])
+    else:  # a strip along the top edge, torn unevenly
+        length = rng.uniform(0.3, 0.8) * cw
+        x0 = rng.uniform(0, cw - length)
+        line = np.stack(
+            [x0 + length * t, np.maximum(depth * np.sqrt(np.sin(np.pi * t)) + rough, 0)], 1
+        )
+        pts = np.concatenate([[[x0, 0.0]], line, [[x0 + length, 0.0]]])
+    canvas = np.zeros((ch, cw), np.uint8)
+    cv2.fillPoly(canvas, [np.round(pts).astype(np.int32)], 1)
+    if rng.random() < 0.5:
+        canvas = canvas[::-1]
+    if rng.random() < 0.5:
+        canvas = canvas[:, ::-1]
+    torn = np.ascontiguousarray(canvas if along_rows else canvas.T).astype(bool)
+    value = rng.uniform(0.88, 0.98) if rng.random() < 0.7 else rng.uniform(0.0, 0.05)
+    fibre = rng.normal(0.0, 0.004, (h, w)).astype(np.float32)
+    out = image.copy()
+    out[torn] = np.clip(value + fibre[torn], 0, 1)[:, None]
+    visible = np.abs(out - image).max(axis=2) > VISIBLE
+    return out, torn & visible
 
 
 def hole_masks(
