@@ -162,9 +162,7 @@ def add_tear(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, n
     torn = np.ascontiguousarray(canvas if along_rows else canvas.T).astype(bool)
     value = rng.uniform(0.88, 0.98) if rng.random() < 0.7 else rng.uniform(0.0, 0.05)
     fibre = rng.normal(0.0, 0.004, (h, w)).astype(np.float32)
-    out = image.copy()
-    out[torn] = np.clip(value + fibre[torn], 0, 1)[:, None]
-    visible = np.abs(out - image).max(axis=2) > VISIBLE
+    out, visible = _apply(image, torn.astype(np.float32), np.clip(value + fibre, 0, 1))
     return out, torn & visible
 
 
@@ -210,11 +208,10 @@ def through_scanner(
         u8 = (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
         ok, buf = cv2.imencode(".jpg", u8, [cv2.IMWRITE_JPEG_QUALITY, q])
         assert ok
-        return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).astype(np.float32).reshape(image.shape) / 255
+        return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255
 
     clean_s, damaged_s = scan(clean), scan(damaged)
-    diff = np.abs(damaged_s - clean_s)
-    visible = (diff.max(axis=2) if diff.ndim == 3 else diff) > VISIBLE
+    visible = np.abs(damaged_s - clean_s).max(axis=2) > VISIBLE
     grown = [cv2.dilate(m.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) for m in masks]
     return clean_s, damaged_s, [g & visible for g in grown]
 
