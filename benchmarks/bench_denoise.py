@@ -408,7 +408,8 @@ def bench_grain(den: OpDenoiser, images, label: str, subset: dict | None = None)
                     cache[key] = hindsight(den, clean, noisy, 1.5 * std)
                     _save_cache(cache)
                 best_s, best_p = cache[key]
-                auto = ffdnet_sigma(noisy)
+                # as ``denoise`` measures it: a gray picture as one channel
+                auto = ffdnet_sigma(noisy[..., 0] if is_gray(noisy) else noisy)
                 row = {
                     "image": name,
                     "std": std,

@@ -136,6 +136,12 @@ _GRAIN_FIT = (0.081, 1.206, 0.788)
 # rho below WHITE_RHO is white noise (then the white estimate is used), above GRAIN_RHO grain;
 # in between the two σ are blended linearly
 WHITE_RHO, GRAIN_RHO = 0.04, 0.10
+# On a colour picture the white estimate (colour patches) over the flat blocks' luminance std
+# tells the two apart too: about 1.5-1.8 for white noise in each channel (the luminance averages
+# it down), at most 0.7 for grain (the same in every channel, or correlated; Chen's estimate
+# misses it). Above CHROMA_Q[1] the white estimate is used whatever rho says (weak white noise
+# on texture can read a rho of 0.1-0.3).
+CHROMA_Q = (0.7, 1.0)
 
 
 def grain_sigma(image: np.ndarray) -> float:
@@ -154,8 +160,9 @@ def ffdnet_sigma(image: np.ndarray) -> float:
     Two regimes, told apart by the correlation of neighbouring pixels on the picture's flattest
     parts (:func:`flat_grain`):
 
-    * white noise (sensor noise, rho < 0.04): :func:`white_sigma`, Chen et al.'s estimate
-      (clipping-aware) trimmed by a calibrated factor;
+    * white noise (sensor noise, rho < 0.04, or on a colour picture a white estimate at least
+      as large as the flat blocks' luminance std): :func:`white_sigma`, Chen et al.'s
+      estimate (clipping-aware) trimmed by a calibrated factor;
     * film and print grain (rho > 0.10: grain clumps over a pixel or more, and a JPEG of it
       even more): :func:`grain_sigma`, a calibrated function of the flat blocks' grain strength
       and correlation. Correlated grain hides from Chen's estimator (its finest detail is weak:
@@ -163,9 +170,12 @@ def ffdnet_sigma(image: np.ndarray) -> float:
 
     In between, the two are blended. Returns a value in [0, 75].
     """
-    _, rho, _ = flat_grain(image)
+    std, rho, _ = flat_grain(image)
     t = float(np.clip((rho - WHITE_RHO) / (GRAIN_RHO - WHITE_RHO), 0.0, 1.0))
-    white = white_sigma(image) if t < 1 else 0.0
+    white = white_sigma(image)
+    if np.ndim(image) == 3 and np.shape(image)[2] >= 3 and std > 0:
+        q = white / std
+        t *= float(np.clip((CHROMA_Q[1] - q) / (CHROMA_Q[1] - CHROMA_Q[0]), 0.0, 1.0))
     grain = grain_sigma(image) if t > 0 else 0.0
     return float(np.clip((1 - t) * white + t * grain, 0.0, 75.0))
 
