@@ -167,6 +167,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"{path}:")
         for key, value in describe(meta).items():
             print(f"  {key + ':':<12} {value}")
+        try:
+            record = provenance.read_record(path)
+        except PhotoFixError:
+            record = None
+        if record is not None:
+            ops = ", ".join(s["op"] for s in record.get("steps", [])) or "no steps"
+            print(f"  {'PhotoFix:':<12} {ops} (recorded in the {record['recorded_in']})")
     return status
 
 

@@ -581,6 +581,7 @@ def read_record(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     if record is None or record.get("format") != RECORD_FORMAT:
         return None
     record["recorded_in"] = "xmp"
+    record["output"] = None  # a file cannot hold its own hash
     return record
 
 
