@@ -199,7 +199,10 @@ def describe(meta: imageio.ImageMeta) -> dict[str, str]:
 
 # ---- ops -----------------------------------------------------------------------------------
 def _cmd_ops() -> int:
-    for op in REGISTRY:
+    from photofix.ops.steps import ENGINE_OPERATIONS, proposal_operation
+
+    extra = [*ENGINE_OPERATIONS.values(), *(proposal_operation(o) for o in REGISTRY if o.review)]
+    for op in [*REGISTRY, *extra]:
         print(f"{op.name}: {op.summary}")
         for p in op.params:
             default = "" if p.default is None else f" (default {_fmt(p.default)})"
