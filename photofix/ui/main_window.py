@@ -550,7 +550,9 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
 
     def _on_history_changed(self) -> None:
         doc = self.controller.document
-        self.history.refresh(doc)
+        c = self.controller
+        source = None if c.original_path is None else c.original_path.name
+        self.history.refresh(doc, source)
         self._update_title()
         self._update_actions()
         if doc is not None:

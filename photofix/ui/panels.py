@@ -4,6 +4,7 @@ job progress shown in the status bar."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -465,12 +466,24 @@ class HistoryPanel(QListWidget):
         self.itemClicked.connect(self._on_item_clicked)
         self.itemActivated.connect(self._on_item_clicked)
 
-    def refresh(self, document: Document | None) -> None:
+    def refresh(
+        self, document: Document | None, source: str | None = None, recorded: Sequence[str] = ()
+    ) -> None:
+        """Show ``document``'s steps. ``source`` names the file it was opened from (a Save As
+        does not rename it); ``recorded`` are the steps its file says made it, shown first."""
         self.blockSignals(True)
         self.clear()
         if document is not None:
+            for text in recorded:  # before the file was opened: nothing to jump to
+                item = QListWidgetItem(f"{text} (recorded in the file)")
+                item.setToolTip(item.text())
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                font = QFont(item.font())
+                font.setItalic(True)
+                item.setFont(font)
+                self.addItem(item)
             h = document.history
-            name = document.path.name if document.path else "image"
+            name = source or (document.path.name if document.path else "image")
             first = f"Opened {name}"
             if h.dropped:
                 first = (
@@ -486,6 +499,7 @@ class HistoryPanel(QListWidget):
             for i, text in enumerate(rows):
                 item = QListWidgetItem(text)
                 item.setToolTip(text)
+                item.setData(Qt.ItemDataRole.UserRole, i)  # the history index it stands for
                 if i == h.index:
                     font = QFont(item.font())
                     font.setBold(True)
@@ -493,12 +507,14 @@ class HistoryPanel(QListWidget):
                 elif i > h.index:
                     item.setForeground(self.palette().placeholderText())
                 self.addItem(item)
-            self.setCurrentRow(h.index)
-            self.scrollToItem(self.item(h.index))
+            self.setCurrentRow(len(recorded) + h.index)
+            self.scrollToItem(self.item(len(recorded) + h.index))
         self.blockSignals(False)
 
     def _on_item_clicked(self, item: QListWidgetItem) -> None:
-        self.goto_requested.emit(self.row(item))
+        index = item.data(Qt.ItemDataRole.UserRole)
+        if index is not None:
+            self.goto_requested.emit(int(index))
 
 
 class JobStatusWidget(QWidget):
