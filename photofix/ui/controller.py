@@ -25,9 +25,11 @@ from photofix.core.errors import ModelMissing, OperationError
 from photofix.core.history import Box
 from photofix.inference.device import DevicePolicy
 from photofix.inference.service import InferenceService, Job, JobContext
-from photofix.ops.registry import Layers, OpContext, Operation, run_operation
+from photofix.ops import steps
+from photofix.ops.registry import Layers, OpContext, Operation
+from photofix.ops.steps import StepResult
 from photofix.ui.canvas_items import HintOverlayItem, MaskOverlayItem
-from photofix.ui.commands import ApplyResultCommand, MaskEditCommand, describe_params
+from photofix.ui.commands import describe_params
 from photofix.ui.compare import Compare
 from photofix.ui.display import DisplayPyramid
 from photofix.ui.file_jobs import open_job, save_job
@@ -39,7 +41,7 @@ from photofix.ui.live_preview import (
     LivePreview,
     PreviewRequest,
 )
-from photofix.ui.review import MaskReview, proposal_of
+from photofix.ui.review import MaskReview
 from photofix.ui.settings import Settings
 from photofix.ui.strokes import BrushStrokes
 
@@ -275,7 +277,10 @@ class WorkspaceController(QObject):
     # -- mask --------------------------------------------------------------------------------
     def edit_mask(self, kind: str, pixels: int = 0) -> None:
         if self.document is not None and not self.stroke_active():
-            MaskEditCommand(kind, pixels).execute(self.document)
+            request = steps.mask_edit_request(kind, pixels)
+            op = request.operation()
+            result = steps.run_step(request, self.job_layers(op))
+            steps.commit(self.document, result)
 
     def apply_overlay_settings(self) -> None:
         s = self.settings
@@ -326,34 +331,9 @@ class WorkspaceController(QObject):
 
     # -- operations --------------------------------------------------------------------------
     def job_layers(self, op: Operation, *, crop: Box | None = None) -> Layers:
-        doc = self.document
-        assert doc is not None
-        sl = (
-            (slice(None), slice(None))
-            if crop is None
-            else np.s_[crop[0] : crop[2], crop[1] : crop[3]]
-        )
-        image = doc.image[sl]
-        # the image is not copied for a whole-image job: it only changes through commits on
-        # this thread, and a result computed while it changed is refused (generation check)
-        if crop is not None:
-            image = image.copy()
-        alpha = None if doc.alpha is None else doc.alpha[sl].copy()
-        hints = hint_mask = None
-        if doc.hint_mask.any():
-            hints, hint_mask = doc.hints[sl].copy(), doc.hint_mask[sl].copy()
-        elif {"hints", "hint_mask"} & set(op.writes):  # e.g. resize: empty layers to resize
-            h, w = image.shape[:2]
-            hints, hint_mask = np.zeros((h, w, 3), np.float32), np.zeros((h, w), bool)
-        return Layers(
-            image=image,
-            alpha=alpha,
-            mask=doc.mask[sl].copy(),
-            hints=hints,
-            hint_mask=hint_mask,
-            meta=doc.meta,
-            source=doc.path,
-        )
+        """What ``op`` reads from the document (see :func:`photofix.ops.steps.layers_of`)."""
+        assert self.document is not None
+        return steps.layers_of(self.document, op, crop=crop)
 
     def device_policy(self) -> DevicePolicy:
         return DevicePolicy(self.settings.device)
@@ -376,10 +356,10 @@ class WorkspaceController(QObject):
             return None
         if op.review is None:
             return self._run_apply(request, op, params)
-        # first half only: the mask to fill, recorded with the parameters that made it
-        proposal = proposal_of(op)
-        fill_params = {p.name for p in op.review.fill.params}
-        own = {k: v for k, v in params.items() if k not in fill_params}
+        # first half only: the mask to fill, recorded as the engine's "<op>.propose" step (a
+        # detection that replays as detection) with the parameters that made it
+        proposal = steps.proposal_operation(op)
+        own = {p.name: params[p.name] for p in proposal.params if p.name in params}
         self.end_review()
         return self._run_apply(request, proposal, own, then=lambda: self.review.start(op, params))
 
@@ -395,27 +375,21 @@ class WorkspaceController(QObject):
         doc = self.document
         assert doc is not None
         self.service.cancel_kind("preview")
+        step = request.step(op, params)
         layers = self.job_layers(op)
         device = self.device_policy()
-        blend = dict(strength=request.strength, limit_to_mask=request.limit_to_mask)
-        blend["feather"] = request.feather
 
-        def run(ctx: JobContext) -> Layers | _MissingModel:
+        def run(ctx: JobContext) -> StepResult | _MissingModel:
             try:
-                return run_operation(op, layers, params, OpContext(ctx.progress, device), **blend)
+                return steps.run_step(step, layers, OpContext(ctx.progress, device))
             except ModelMissing as exc:
                 if exc.model_id is None:
                     raise
                 return _MissingModel(exc.model_id, str(exc))
 
-        extra: dict[str, Any] = {}
-        if op.blendable and request.strength != 1.0:
-            extra["strength"] = request.strength
-        if op.blendable and request.limit_to_mask:
-            extra.update(mask="limit", feather=request.feather)
         generation = self.generation
 
-        def done(result: Layers | _MissingModel) -> None:
+        def done(result: StepResult | _MissingModel) -> None:
             if isinstance(result, _MissingModel):  # offer the download, then apply again
                 self.model_missing.emit(result.model_id, result.message, request)
                 return
@@ -431,11 +405,10 @@ class WorkspaceController(QObject):
                 return
             # what is on screen now is the result: no preview of applying it a second time
             self.preview.pause()
-            step = ApplyResultCommand(op, params, result, extra).execute(doc)
-            if step is None:
+            if steps.commit(doc, result) is None:
                 self.message.emit(f"{op.title} changed nothing.")
             else:
-                summary = describe_params({**params, **extra})
+                summary = describe_params(steps.history_params(result))
                 self.message.emit(f"Applied {op.title}" + (f" ({summary})" if summary else ""))
             if then is not None:
                 then()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pickle
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,12 @@ _SESSION_GLOBALS = frozenset(
         ("photofix.core.history", "Step"),
         ("photofix.core.history", "Patch"),
         ("photofix.core.imageio", "ImageMeta"),
+        # the step records a Step carries (the journal), and what they hold
+        ("photofix.core.recipe", "StepRecord"),
+        ("photofix.core.recipe", "Blend"),
+        ("photofix.core.recipe", "ModelUse"),
+        ("photofix.core.recipe", "MaskRef"),
+        ("photofix.core.recipe", "HintsRef"),
         ("numpy", "dtype"),
         ("numpy", "ndarray"),
     }
@@ -84,6 +90,7 @@ class SessionSnapshot:
     index: int
     dropped: int
     saved_index: int | None
+    kept_records: list = field(default_factory=list)  # of steps the undo budget dropped
 
     @classmethod
     def of(cls, document: Document, original_path: Path | None) -> SessionSnapshot:
@@ -106,6 +113,7 @@ class SessionSnapshot:
             h.index,
             h.dropped,
             document.saved_index,
+            list(h.kept_records),
         )
 
     def to_document(self) -> Document:
@@ -120,6 +128,7 @@ class SessionSnapshot:
         doc.history.steps = list(self.steps)
         doc.history.index = self.index
         doc.history.dropped = self.dropped
+        doc.history.kept_records = list(getattr(self, "kept_records", []))
         # a recovered session is unsaved work, whatever it was at the time of the autosave
         doc.saved_index = None
         return doc
