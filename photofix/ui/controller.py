@@ -10,7 +10,7 @@ the controller reports problems through :attr:`error` and notes through :attr:`m
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,12 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtGui import QColor
 
+from photofix import __version__
 from photofix.core import imageio
 from photofix.core.document import Document
 from photofix.core.errors import ModelMissing, OperationError
 from photofix.core.history import Box
+from photofix.core.recipe import Recipe, StepRecord
 from photofix.inference.device import DevicePolicy
 from photofix.inference.service import InferenceService, Job, JobContext
 from photofix.ops import steps
@@ -97,6 +99,7 @@ class WorkspaceController(QObject):
         self.settings = settings
         self.document: Document | None = None
         self.original_path: Path | None = None
+        self.recorded: list[StepRecord] = []  # the steps the opened file says made it
         self.pyramid: DisplayPyramid | None = None
         self.generation = 0  # bumped on every change of the image layer
         self._was_modified = False
@@ -159,14 +162,17 @@ class WorkspaceController(QObject):
         document: Document | None,
         original_path: Path | None = None,
         pyramid: DisplayPyramid | None = None,
+        recorded: Sequence[StepRecord] = (),
     ) -> None:
-        """Show ``document`` (None: close it); ``pyramid`` is its display if already built."""
+        """Show ``document`` (None: close it); ``pyramid`` is its display if already built,
+        ``recorded`` the steps its file's record says made it."""
         # results for the previous image are of no use any more (saves go on: they hold a copy)
         self.service.cancel_kind("preview")
         self.service.cancel_kind("apply")
         self.end_review()
         self.document = document
         self.original_path = original_path if document is not None else None
+        self.recorded = list(recorded) if document is not None else []
         self.compare.forget()
         self.generation += 1
         self.preview.clear()
@@ -238,6 +244,14 @@ class WorkspaceController(QObject):
             self.modified_changed.emit(modified)
         if self.settings.compare_before == "previous":
             self.compare.update()
+
+    def recorded_rows(self) -> list[str]:
+        """The steps recorded in the opened file, as the history panel lists them."""
+        rows = []
+        for record in self.recorded:
+            summary = describe_params(record.params)
+            rows.append(record.label + (f" — {summary}" if summary else ""))
+        return rows
 
     # -- undo --------------------------------------------------------------------------------
     def undo(self) -> None:
@@ -336,7 +350,7 @@ class WorkspaceController(QObject):
         return steps.layers_of(self.document, op, crop=crop)
 
     def device_policy(self) -> DevicePolicy:
-        return DevicePolicy(self.settings.device)
+        return DevicePolicy(self.settings.device, half_precision=not self.settings.exact)
 
     def apply_operation(self, request: PreviewRequest) -> int | None:
         """Run the operation on the whole image in the background; its result becomes one
@@ -476,6 +490,13 @@ class WorkspaceController(QObject):
 
     def has_preview(self) -> bool:
         return self.preview.shown()
+
+    def recipe(self) -> Recipe | None:
+        """The steps that made the image from its source scan, as a recipe: those recorded
+        in the opened file, then this session's journal (None without a document)."""
+        if self.document is None:
+            return None
+        return Recipe.from_records([*self.recorded, *self.document.journal], __version__)
 
     # -- saving ------------------------------------------------------------------------------
     def save(

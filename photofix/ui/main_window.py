@@ -21,15 +21,11 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QDockWidget,
-    QDoubleSpinBox,
-    QLabel,
+    QInputDialog,
     QMainWindow,
     QMessageBox,
     QSizePolicy,
-    QSlider,
-    QSpinBox,
     QSplitter,
-    QToolButton,
 )
 
 from photofix import __version__
@@ -53,7 +49,7 @@ from photofix.ui.prompts import Prompts
 from photofix.ui.session import SessionStore
 from photofix.ui.settings import DEFAULT_MASK_COLOUR, MASK_COLOURS, Settings
 from photofix.ui.status import StatusBar
-from photofix.ui.tool_options import MAX_BRUSH, ToolOptions
+from photofix.ui.tool_options import ToolOptions
 
 DEVICE_NAMES = {
     "auto": "Auto (GPU if present)",
@@ -160,6 +156,14 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
         a("save", "&Save", self._on_save_requested, QKeySequence.StandardKey.Save, "fa5s.save")
         a("save_as", "Save &As…", self._on_save_as_requested, "Ctrl+Shift+S")
         a("export", "&Export…", self._on_export_requested, "Ctrl+Alt+E", "fa5s.file-export")
+        a(
+            "export_recipe",
+            "Export &Recipe…",
+            self._on_export_recipe_requested,
+            None,
+            None,
+            "Save the steps as a recipe that photofix process --recipe runs on other scans",
+        )
         a("close_image", "&Close Image", self._on_close_image_requested, "Ctrl+W")
         a("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
         a("undo", "&Undo", self.controller.undo, "Ctrl+Z", "fa5s.undo")
@@ -279,6 +283,16 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
                 checkable=True,
             )
             devices.addAction(act)
+        a(
+            "exact",
+            "&Exact Float32 (Reproducible)",
+            self._set_exact,
+            None,
+            None,
+            "No reduced precision: the result is bit-identical to photofix process --exact",
+            checkable=True,
+        )
+        a("operator", "&Operator Name…", self._on_operator_requested, None)
         a("about", "&About PhotoFix", self._on_about_requested, None)
 
     def _build_menus(self) -> None:
@@ -288,7 +302,7 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
             file_menu.addAction(self.actions[key])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
-        for key in ("save", "save_as", "export"):
+        for key in ("save", "save_as", "export", "export_recipe"):
             file_menu.addAction(self.actions[key])
         file_menu.addSeparator()
         file_menu.addAction(self.actions["close_image"])
@@ -301,6 +315,9 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
         device = edit.addMenu("Compute &Device")
         for key in DEVICE_NAMES:
             device.addAction(self.actions[f"device_{key}"])
+        device.addSeparator()
+        device.addAction(self.actions["exact"])
+        edit.addAction(self.actions["operator"])
 
         view = bar.addMenu("&View")
         for key in ("zoom_in", "zoom_out", "fit", "actual"):
@@ -342,51 +359,6 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.actions["about"])
-
-    def _build_toolbars(self) -> None:
-        main = self.addToolBar("Main")
-        main.setObjectName("toolbar-main")
-        for key in ("open", "save", "export", None, "undo", "redo", None, "fit", "actual"):
-            if key is None:
-                main.addSeparator()
-            else:
-                main.addAction(self.actions[key])
-        tools = self.addToolBar("Tools")
-        tools.setObjectName("toolbar-tools")
-        for key in ("tool_navigate", "tool_brush", "tool_eraser", "tool_hint"):
-            tools.addAction(self.actions[key])
-        tools.addSeparator()
-        tools.addWidget(QLabel(" Size "))
-        self.brush_slider = QSlider(Qt.Orientation.Horizontal)
-        self.brush_slider.setRange(1, 500)
-        self.brush_slider.setFixedWidth(140)
-        self.brush_slider.setToolTip("Brush diameter in image pixels ([ and ] change it)")
-        self.brush_spin = QSpinBox()
-        self.brush_spin.setRange(1, MAX_BRUSH)
-        self.brush_spin.setSuffix(" px")
-        tools.addWidget(self.brush_slider)
-        tools.addWidget(self.brush_spin)
-        tools.addWidget(QLabel(" Feather "))
-        self.feather_spin = QDoubleSpinBox()
-        self.feather_spin.setRange(0, 200)
-        self.feather_spin.setSuffix(" px")
-        self.feather_spin.setToolTip(
-            "Soft edge of the mask: an operation limited to the mask fades out over this "
-            "many pixels (the same setting as in the Operations panel)"
-        )
-        tools.addWidget(self.feather_spin)
-        self.hint_button = QToolButton()
-        self.hint_button.setToolTip("Colour of the hint brush")
-        self.hint_button.clicked.connect(self._on_hint_colour_requested)
-        tools.addWidget(self.hint_button)
-        tools.addSeparator()
-        tools.addAction(self.actions["overlay"])
-        overlay_button = tools.widgetForAction(self.actions["overlay"])
-        if isinstance(overlay_button, QToolButton):  # its arrow offers the overlay colours
-            overlay_button.setMenu(self.mask_colour_menu)
-            overlay_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        tools.addAction(self.actions["compare_vertical"])
-        tools.addAction(self.actions["compare_side"])
 
     def _build_docks(self) -> None:
         for title, widget, name in (
@@ -467,6 +439,7 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
             f"before_{'previous' if s.compare_before == 'previous' else 'original'}"
         ].setChecked(True)
         self.actions[f"device_{s.device if s.device in DEVICE_NAMES else 'auto'}"].setChecked(True)
+        self.actions["exact"].setChecked(s.exact)
         if s.operation in REGISTRY.names():
             self.operations.select(s.operation)
         self.operations.set_blend(s.strength, s.limit_to_mask, s.feather, s.live_preview)
@@ -502,6 +475,22 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
         self.device_label.setText(f"Device: {DEVICE_NAMES[device]}")
         self.controller.clear_model_cache()
         self.controller.probe_device()
+
+    def _set_exact(self, exact: bool) -> None:
+        if exact == self.settings.exact:
+            return
+        self.settings.exact = exact
+        self.controller.clear_model_cache()  # models loaded for the other precision
+
+    def _on_operator_requested(self) -> None:
+        name, ok = QInputDialog.getText(
+            self,
+            "Operator",
+            "Your name, as every saved file's record names who restored it:",
+            text=self.settings.operator,
+        )
+        if ok:
+            self.settings.operator = name.strip()
 
     def _show_operation(self, name: str) -> None:
         self.operations.select(name)
@@ -552,7 +541,7 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
         doc = self.controller.document
         c = self.controller
         source = None if c.original_path is None else c.original_path.name
-        self.history.refresh(doc, source)
+        self.history.refresh(doc, source, c.recorded_rows())
         self._update_title()
         self._update_actions()
         if doc is not None:
@@ -570,6 +559,7 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
             "save",
             "save_as",
             "export",
+            "export_recipe",
             "close_image",
             "mask_clear",
             "mask_invert",
