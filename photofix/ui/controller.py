@@ -9,7 +9,6 @@ the controller reports problems through :attr:`error` and notes through :attr:`m
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,6 @@ from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtGui import QColor
 
 from photofix import __version__
-from photofix.core import imageio
 from photofix.core.document import Document
 from photofix.core.errors import ModelMissing, OperationError
 from photofix.core.history import Box
@@ -34,7 +32,7 @@ from photofix.ui.canvas_items import HintOverlayItem, MaskOverlayItem
 from photofix.ui.commands import describe_params
 from photofix.ui.compare import Compare
 from photofix.ui.display import DisplayPyramid
-from photofix.ui.file_jobs import open_job, save_job
+from photofix.ui.file_jobs import Opened, RecordInfo, open_job, read_for_window, save_job
 from photofix.ui.image_view import ImageView
 from photofix.ui.jobs import SILENT_KINDS, JobTracker
 from photofix.ui.live_preview import (
@@ -100,6 +98,7 @@ class WorkspaceController(QObject):
         self.document: Document | None = None
         self.original_path: Path | None = None
         self.recorded: list[StepRecord] = []  # the steps the opened file says made it
+        self.source_sha256: str | None = None
         self.pyramid: DisplayPyramid | None = None
         self.generation = 0  # bumped on every change of the image layer
         self._was_modified = False
@@ -138,8 +137,7 @@ class WorkspaceController(QObject):
     # -- documents ---------------------------------------------------------------------------
     def open_file(self, path: Path) -> None:
         """Load ``path`` as the new document (raises PhotoFixError with a readable reason)."""
-        loaded = imageio.load_image(path)
-        self.set_document(Document.from_loaded(loaded), original_path=Path(path))
+        self._show_opened(Path(path), read_for_window(Path(path)))
 
     def open_file_in_background(self, path: Path, then: Callable[[], None] | None = None) -> int:
         """Read ``path`` and prepare its display on the service thread (a 48-megapixel TIFF
@@ -149,13 +147,23 @@ class WorkspaceController(QObject):
         self.service.cancel_kind("preview")
         self.service.cancel_kind("apply")
 
-        def done(result: tuple[Document, DisplayPyramid]) -> None:
-            document, pyramid = result
-            self.set_document(document, original_path=path, pyramid=pyramid)
+        def done(opened: Opened) -> None:
+            self._show_opened(path, opened)
             if then is not None:
                 then()
 
         return self._submit(open_job(path), done)
+
+    def _show_opened(self, path: Path, opened: Opened) -> None:
+        self.set_document(
+            opened.document,
+            original_path=path,
+            pyramid=opened.pyramid,
+            recorded=opened.recorded,
+            source_sha256=opened.source_sha256,
+        )
+        if opened.note:
+            self.message.emit(opened.note)
 
     def set_document(
         self,
@@ -163,9 +171,11 @@ class WorkspaceController(QObject):
         original_path: Path | None = None,
         pyramid: DisplayPyramid | None = None,
         recorded: Sequence[StepRecord] = (),
+        source_sha256: str | None = None,
     ) -> None:
         """Show ``document`` (None: close it); ``pyramid`` is its display if already built,
-        ``recorded`` the steps its file's record says made it."""
+        ``recorded`` the steps its file's record says made it, ``source_sha256`` the hash of
+        ``original_path`` when it was read (the input of every record made from it)."""
         # results for the previous image are of no use any more (saves go on: they hold a copy)
         self.service.cancel_kind("preview")
         self.service.cancel_kind("apply")
@@ -173,6 +183,7 @@ class WorkspaceController(QObject):
         self.document = document
         self.original_path = original_path if document is not None else None
         self.recorded = list(recorded) if document is not None else []
+        self.source_sha256 = source_sha256 if document is not None else None
         self.compare.forget()
         self.generation += 1
         self.preview.clear()
@@ -328,20 +339,6 @@ class WorkspaceController(QObject):
         self.preview.shutdown()
         self.view.view_changed.disconnect(self._on_view_changed)
         self.compare.shutdown()
-
-    # -- status information ------------------------------------------------------------------
-    def pixel_info(self, pos: QPointF) -> tuple[int, int, tuple[int, ...]] | None:
-        """(x, y, channel values at the source bit depth) under ``pos``, or None outside."""
-        doc = self.document
-        if doc is None:
-            return None
-        x, y = math.floor(pos.x()), math.floor(pos.y())
-        w, h = doc.size
-        if not (0 <= x < w and 0 <= y < h):
-            return None
-        full = 65535 if doc.meta is not None and doc.meta.bit_depth >= 16 else 255
-        rgb = tuple(round(float(v) * full) for v in doc.image[y, x])
-        return x, y, rgb
 
     # -- operations --------------------------------------------------------------------------
     def job_layers(self, op: Operation, *, crop: Box | None = None) -> Layers:
@@ -526,6 +523,12 @@ class WorkspaceController(QObject):
             quality=quality,
             protect=protect,
             as_copy=as_copy,
+            record=RecordInfo(
+                self.original_path,
+                self.source_sha256,
+                self.settings.operator,
+                self.settings.exact,
+            ),
         )
 
         def done(saved: Path) -> None:
