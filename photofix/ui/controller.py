@@ -260,7 +260,12 @@ class WorkspaceController(QObject):
         """The steps recorded in the opened file, as the history panel lists them."""
         rows = []
         for record in self.recorded:
-            summary = describe_params(record.params)
+            shown, blend = dict(record.params), record.blend
+            if blend.strength != 1.0:
+                shown["strength"] = blend.strength
+            if blend.limit_to_mask:
+                shown.update(mask="limit", feather=blend.feather)
+            summary = describe_params(shown)
             rows.append(record.label + (f" — {summary}" if summary else ""))
         return rows
 

@@ -474,13 +474,16 @@ class HistoryPanel(QListWidget):
         self.blockSignals(True)
         self.clear()
         if document is not None:
-            for text in recorded:  # before the file was opened: nothing to jump to
-                item = QListWidgetItem(f"{text} (recorded in the file)")
-                item.setToolTip(item.text())
+            # what the file's record says made it: before it was opened, nothing to jump to
+            heading = [f"Recorded in the file ({len(recorded)} steps):"] if recorded else []
+            for i, text in enumerate([*heading, *recorded]):
+                item = QListWidgetItem(text if i == 0 else f"    {text}")
+                item.setToolTip(text if i == 0 else f"{text} (recorded in the file)")
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 font = QFont(item.font())
                 font.setItalic(True)
                 item.setFont(font)
+                item.setForeground(self.palette().placeholderText())
                 self.addItem(item)
             h = document.history
             name = source or (document.path.name if document.path else "image")
@@ -507,8 +510,8 @@ class HistoryPanel(QListWidget):
                 elif i > h.index:
                     item.setForeground(self.palette().placeholderText())
                 self.addItem(item)
-            self.setCurrentRow(len(recorded) + h.index)
-            self.scrollToItem(self.item(len(recorded) + h.index))
+            self.setCurrentRow(len(heading) + len(recorded) + h.index)
+            self.scrollToItem(self.currentItem())
         self.blockSignals(False)
 
     def _on_item_clicked(self, item: QListWidgetItem) -> None:

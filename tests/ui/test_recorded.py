@@ -159,3 +159,63 @@ def test_gui_session_as_a_recipe_gives_the_same_pixels_in_the_cli(
     assert np.array_equal(ours, theirs)
     # and both are what the window shows, at 16 bits
     assert np.array_equal(imageio.to_uint16(doc.image), imageio.to_uint16(ours))
+
+
+def test_save_writes_the_record_and_reopening_lists_the_recorded_steps(
+    window, qtbot, small_scan, tmp_path
+) -> None:
+    from photofix.core import provenance
+
+    window.settings.operator = "A. Archivist"
+    window.actions["exact"].setChecked(True)
+    assert window.open_file(small_scan)
+    apply_request(window, qtbot, "fade", clip=0.4)
+    brush(window, [(20, 30), (60, 34)])
+    apply_request(window, qtbot, "inpaint", engine="fast")
+    session_rows = [window.history.item(i).text() for i in range(1, window.history.count())]
+    out = tmp_path / "restored.png"
+    with qtbot.waitSignal(window.service.finished, timeout=30_000):
+        window.save_to(out)
+    QApplication.processEvents()
+
+    # the sidecar: valid against the schema, the input's hash, the steps, the painted mask
+    sidecar = provenance.sidecar_path(out)
+    record = json.loads(sidecar.read_text(encoding="utf-8"))
+    provenance.validate({k: v for k, v in record.items() if k != "recorded_in"})
+    assert record["input"]["sha256"] == provenance.file_sha256(small_scan)
+    assert record["output"]["sha256"] == provenance.file_sha256(out)
+    assert record["operator"] == "A. Archivist" and record["runtime"]["exact"] is True
+    assert [s["op"] for s in record["steps"]] == ["fade", "mask-paint", "inpaint"]
+    assert (tmp_path / record["steps"][1]["mask"]["file"]).is_file()
+    # the XMP inside the PNG tells the same story
+    xmp = provenance.parse_xmp(imageio.read_info(out).xmp)
+    actions = [event["action"] for event in xmp["history"]]
+    assert actions[0] == "derived" and actions[-1] == "saved" and len(actions) == 5
+    assert all(e["softwareAgent"].startswith("PhotoFix") for e in xmp["history"])
+    assert xmp["derived_from"] is not None
+    assert xmp["digital_source_type"] == provenance.ENHANCED
+    # and the CLI reproduces the window's output from the record, bit for bit
+    done = subprocess.run(
+        [sys.executable, "-m", "photofix", "reproduce", str(sidecar), "--device", "cpu", "-q"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "bit-identical" in done.stdout
+
+    # reopened: the recorded steps come first, marked, and cannot be jumped to
+    assert window.open_file(out)
+    rows = [window.history.item(i).text() for i in range(window.history.count())]
+    assert rows[0] == "Recorded in the file (3 steps):"
+    assert [row.strip() for row in rows[1:4]] == session_rows
+    assert rows[1].strip().startswith("Fix fading — ") and "clip 0.4" in rows[1]
+    assert window.history.item(1).toolTip().endswith("(recorded in the file)")
+    assert rows[4] == "Opened restored.png"
+    apply_request(window, qtbot, "fade")
+    window.history.itemClicked.emit(window.history.item(1))  # a recorded step: no jump
+    assert window.controller.document.history.index == 1
+    window.history.itemClicked.emit(window.history.item(4))  # the state as opened
+    assert window.controller.document.history.index == 0
+    # a recipe from the reopened file still starts at the scan
+    window.controller.redo()
+    recipe = window.controller.recipe()
+    assert [s.op for s in recipe.steps] == ["fade", "mask-paint", "inpaint", "fade"]
