@@ -475,7 +475,8 @@ class HistoryPanel(QListWidget):
         self.clear()
         if document is not None:
             # what the file's record says made it: before it was opened, nothing to jump to
-            heading = [f"Recorded in the file ({len(recorded)} steps):"] if recorded else []
+            n = len(recorded)
+            heading = [f"Recorded in the file ({n} step{'s' if n != 1 else ''}):"] if n else []
             for i, text in enumerate([*heading, *recorded]):
                 item = QListWidgetItem(text if i == 0 else f"    {text}")
                 item.setToolTip(text if i == 0 else f"{text} (recorded in the file)")

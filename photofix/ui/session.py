@@ -91,9 +91,17 @@ class SessionSnapshot:
     dropped: int
     saved_index: int | None
     kept_records: list = field(default_factory=list)  # of steps the undo budget dropped
+    recorded: list = field(default_factory=list)  # the steps the opened file's record lists
+    source_sha256: str | None = None  # of the opened file, when it was read
 
     @classmethod
-    def of(cls, document: Document, original_path: Path | None) -> SessionSnapshot:
+    def of(
+        cls,
+        document: Document,
+        original_path: Path | None,
+        recorded: list | None = None,
+        source_sha256: str | None = None,
+    ) -> SessionSnapshot:
         layers = {}
         for name in LAYER_NAMES:
             value = document.get_layer(name)
@@ -114,6 +122,8 @@ class SessionSnapshot:
             h.dropped,
             document.saved_index,
             list(h.kept_records),
+            list(recorded or []),
+            source_sha256,
         )
 
     def to_document(self) -> Document:

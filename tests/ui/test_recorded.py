@@ -219,3 +219,34 @@ def test_save_writes_the_record_and_reopening_lists_the_recorded_steps(
     window.controller.redo()
     recipe = window.controller.recipe()
     assert [s.op for s in recipe.steps] == ["fade", "mask-paint", "inpaint", "fade"]
+
+
+def test_a_recovered_session_keeps_its_journal_and_the_recorded_steps(
+    make_window, qtbot, answers, small_scan, tmp_path
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    first = make_window()
+    assert first.open_file(small_scan)
+    apply_request(first, qtbot, "fade", clip=0.4)
+    out = tmp_path / "restored.png"
+    with qtbot.waitSignal(first.service.finished, timeout=30_000):
+        first.save_to(out)
+    QApplication.processEvents()
+    assert first.open_file(out)
+    brush(first, [(10, 10), (30, 12)])
+    apply_request(first, qtbot, "inpaint", engine="fast")
+    journal = [r.to_dict() for r in first.controller.document.journal]
+    sha = first.controller.source_sha256
+    assert first.autosave_now()
+    first.sessions.wait()
+    first.service.stop()  # a "crash"
+
+    second = make_window()
+    answers.replies = [QMessageBox.StandardButton.Yes]
+    assert second.offer_recovery()
+    c = second.controller
+    assert [r.to_dict() for r in c.document.journal] == journal
+    assert [r.op for r in c.recorded] == ["fade"] and c.source_sha256 == sha
+    assert second.history.item(0).text() == "Recorded in the file (1 step):"
+    assert [s.op for s in c.recipe().steps] == ["fade", "mask-paint", "inpaint"]
