@@ -99,6 +99,7 @@ class WorkspaceController(QObject):
         self.original_path: Path | None = None
         self.recorded: list[StepRecord] = []  # the steps the opened file says made it
         self.source_sha256: str | None = None
+        self.open_note = ""  # why the opened file's record was not used, or ""
         self.pyramid: DisplayPyramid | None = None
         self.generation = 0  # bumped on every change of the image layer
         self._was_modified = False
@@ -162,6 +163,7 @@ class WorkspaceController(QObject):
             recorded=opened.recorded,
             source_sha256=opened.source_sha256,
         )
+        self.open_note = opened.note
         if opened.note:
             self.message.emit(opened.note)
 
@@ -184,6 +186,7 @@ class WorkspaceController(QObject):
         self.original_path = original_path if document is not None else None
         self.recorded = list(recorded) if document is not None else []
         self.source_sha256 = source_sha256 if document is not None else None
+        self.open_note = ""
         self.compare.forget()
         self.generation += 1
         self.preview.clear()

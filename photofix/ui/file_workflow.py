@@ -121,10 +121,15 @@ class FileWorkflow:
         self.settings.add_recent(path)
         self.view.setFocus()  # space-drag and the backslash toggle work at once
         self._rebuild_recent_menu()
-        self.statusBar().showMessage(
-            f"Opened {path.name} in {time.perf_counter() - started:.1f} s", 5000
-        )
+        self._say_opened(f"Opened {path.name} in {time.perf_counter() - started:.1f} s")
         return True
+
+    def _say_opened(self, text: str) -> None:
+        note = self.controller.open_note  # e.g. the file's record could not be read
+        if note:
+            self.statusBar().showMessage(f"{text}. {note}", 15000)
+        else:
+            self.statusBar().showMessage(text, 5000)
 
     def open_in_background(self, path: Path) -> int:
         """Open ``path`` without blocking the window (progress in the status bar)."""
@@ -135,7 +140,7 @@ class FileWorkflow:
             self.settings.add_recent(path)
             self._rebuild_recent_menu()
             self.view.setFocus()
-            self.statusBar().showMessage(f"Opened {path.name}", 5000)
+            self._say_opened(f"Opened {path.name}")
 
         return self.controller.open_file_in_background(path, then=opened)
 

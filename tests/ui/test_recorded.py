@@ -250,3 +250,18 @@ def test_a_recovered_session_keeps_its_journal_and_the_recorded_steps(
     assert [r.op for r in c.recorded] == ["fade"] and c.source_sha256 == sha
     assert second.history.item(0).text() == "Recorded in the file (1 step):"
     assert [s.op for s in c.recipe().steps] == ["fade", "mask-paint", "inpaint"]
+
+
+def test_a_damaged_record_beside_a_file_is_named_and_the_image_still_opens(
+    window, qtbot, small_scan, tmp_path
+) -> None:
+    from photofix.core import provenance
+
+    provenance.sidecar_path(small_scan).write_text("{ not json", encoding="utf-8")
+    with qtbot.waitSignal(window.controller.message, timeout=5_000) as said:
+        assert window.open_file(small_scan)
+    assert "record of scan.png is unreadable" in said.args[0]
+    assert window.controller.document.size == (96, 80)
+    assert window.controller.recorded == []
+    assert window.history.item(0).text() == "Opened scan.png"
+    assert "unreadable" in window.statusBar().currentMessage()  # not hidden by "Opened …"
