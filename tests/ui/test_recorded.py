@@ -16,15 +16,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from photofix.core import imageio
 from photofix.core.recipe import load_recipe
 from photofix.ops import REGISTRY
 from photofix.resources import sample_scan
 from photofix.ui.controller import PreviewRequest
+from photofix.ui.file_workflow import RECIPE_FILTER
 from photofix.ui.main_window import MainWindow
 from tests.ui.test_defects_gui import apply
+from tests.ui.test_workspace import drag, view_point
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -116,29 +118,42 @@ def test_review_proposal_is_recorded_as_a_detection_and_the_fill_as_its_own_step
 
 
 def test_gui_session_as_a_recipe_gives_the_same_pixels_in_the_cli(
-    window, qtbot, small_scan, tmp_path
+    window, qtbot, small_scan, tmp_path, monkeypatch
 ) -> None:
     """Done-when of issue 14: fade, denoise sigma=auto, a brush mask, inpaint, upscale ×2 in
-    the window; File → Export Recipe; ``photofix process --recipe`` on the same scan with
-    ``--exact`` on the CPU: bit-identical."""
+    the window (the Operations panel's Apply, a drag on the canvas); File → Export Recipe;
+    ``photofix process --recipe`` on the same scan with ``--exact`` on the CPU: bit-identical."""
     window.settings.device = "cpu"
     window.actions["exact"].setChecked(True)  # Edit → Compute Device → Exact Float32
     assert window.open_file(small_scan)
-    apply_request(window, qtbot, "fade")
-    apply_request(window, qtbot, "denoise", sigma="auto")
-    brush(window, [(20, 30), (60, 34), (70, 50)])
-    apply_request(window, qtbot, "inpaint")
-    apply_request(window, qtbot, "upscale", scale=2, model="waifu2x-photo")  # seconds on a CPU
+    window.operations.live_preview.setChecked(False)
+    apply(qtbot, window, "fade")
+    apply(qtbot, window, "denoise", sigma="auto")
+    window.actions["tool_brush"].setChecked(True)
+    window.brush_spin.setValue(7)
+    QApplication.processEvents()
+    drag(
+        window.view.viewport(),
+        [view_point(window, x, y) for x, y in [(20, 30), (60, 34), (70, 50)]],
+    )
+    apply(qtbot, window, "inpaint")
+    apply(qtbot, window, "upscale", scale=2, model="waifu2x-photo")  # seconds on a CPU
     doc = window.controller.document
     assert journal_ops(window) == ["fade", "denoise", "mask-paint", "inpaint", "upscale"]
     assert doc.size == (192, 160)
     denoise = doc.journal[1]
+    assert denoise.params["sigma"] == "auto"  # the recipe measures σ again on each image
     assert isinstance(denoise.resolved.get("sigma"), (int, float))  # what auto chose
     assert all(r.dtype == "float32" for r in doc.journal if r.models)
 
     recipe = tmp_path / "session.recipe.json"
-    assert window.export_recipe_to(recipe)
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda *args, **kw: (str(recipe), RECIPE_FILTER)
+    )
+    window.actions["export_recipe"].trigger()  # File → Export Recipe…
+    assert [s.op for s in load_recipe(recipe).steps] == journal_ops(window)
     painted = doc.journal[2].mask.array()
+    assert painted is not None and painted[30:35, 25:55].all()  # the drag's pixels
     mask = imageio.save_mask(tmp_path / "mask.png", painted)
     gui = tmp_path / "gui.tif"
     with qtbot.waitSignal(window.service.finished, timeout=30_000):
