@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtGui import QColor
 
 from photofix import __version__
+from photofix.core import provenance
 from photofix.core.document import Document
 from photofix.core.errors import ModelMissing, OperationError
 from photofix.core.history import Box
@@ -544,7 +545,8 @@ class WorkspaceController(QObject):
                 doc.path = Path(saved)
                 doc.saved_index = index
                 self._on_history_changed()
-            self.message.emit(f"Saved {Path(saved).name}")
+            record = provenance.sidecar_path(saved).name
+            self.message.emit(f"Saved {Path(saved).name}; how it was made is in {record}")
             if then is not None:
                 then()
 
