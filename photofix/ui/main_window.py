@@ -21,11 +21,16 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QDockWidget,
+    QDoubleSpinBox,
     QInputDialog,
+    QLabel,
     QMainWindow,
     QMessageBox,
     QSizePolicy,
+    QSlider,
+    QSpinBox,
     QSplitter,
+    QToolButton,
 )
 
 from photofix import __version__
@@ -33,6 +38,7 @@ from photofix.inference.service import InferenceService
 from photofix.ops import REGISTRY
 from photofix.ui.autosave import Autosave
 from photofix.ui.controller import WorkspaceController
+from photofix.ui.document_state import DocumentState
 from photofix.ui.file_workflow import (  # noqa: F401  (the names were importable from here)
     FORMAT_OF_SUFFIX,
     OPEN_FILTER,
@@ -49,7 +55,7 @@ from photofix.ui.prompts import Prompts
 from photofix.ui.session import SessionStore
 from photofix.ui.settings import DEFAULT_MASK_COLOUR, MASK_COLOURS, Settings
 from photofix.ui.status import StatusBar
-from photofix.ui.tool_options import ToolOptions
+from photofix.ui.tool_options import MAX_BRUSH, ToolOptions
 
 DEVICE_NAMES = {
     "auto": "Auto (GPU if present)",
@@ -59,7 +65,9 @@ DEVICE_NAMES = {
 }
 
 
-class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainWindow):
+class MainWindow(
+    FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, DocumentState, QMainWindow
+):
     """The restoration workspace."""
 
     def __init__(
@@ -360,6 +368,51 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.actions["about"])
 
+    def _build_toolbars(self) -> None:
+        main = self.addToolBar("Main")
+        main.setObjectName("toolbar-main")
+        for key in ("open", "save", "export", None, "undo", "redo", None, "fit", "actual"):
+            if key is None:
+                main.addSeparator()
+            else:
+                main.addAction(self.actions[key])
+        tools = self.addToolBar("Tools")
+        tools.setObjectName("toolbar-tools")
+        for key in ("tool_navigate", "tool_brush", "tool_eraser", "tool_hint"):
+            tools.addAction(self.actions[key])
+        tools.addSeparator()
+        tools.addWidget(QLabel(" Size "))
+        self.brush_slider = QSlider(Qt.Orientation.Horizontal)
+        self.brush_slider.setRange(1, 500)
+        self.brush_slider.setFixedWidth(140)
+        self.brush_slider.setToolTip("Brush diameter in image pixels ([ and ] change it)")
+        self.brush_spin = QSpinBox()
+        self.brush_spin.setRange(1, MAX_BRUSH)
+        self.brush_spin.setSuffix(" px")
+        tools.addWidget(self.brush_slider)
+        tools.addWidget(self.brush_spin)
+        tools.addWidget(QLabel(" Feather "))
+        self.feather_spin = QDoubleSpinBox()
+        self.feather_spin.setRange(0, 200)
+        self.feather_spin.setSuffix(" px")
+        self.feather_spin.setToolTip(
+            "Soft edge of the mask: an operation limited to the mask fades out over this "
+            "many pixels (the same setting as in the Operations panel)"
+        )
+        tools.addWidget(self.feather_spin)
+        self.hint_button = QToolButton()
+        self.hint_button.setToolTip("Colour of the hint brush")
+        self.hint_button.clicked.connect(self._on_hint_colour_requested)
+        tools.addWidget(self.hint_button)
+        tools.addSeparator()
+        tools.addAction(self.actions["overlay"])
+        overlay_button = tools.widgetForAction(self.actions["overlay"])
+        if isinstance(overlay_button, QToolButton):  # its arrow offers the overlay colours
+            overlay_button.setMenu(self.mask_colour_menu)
+            overlay_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        tools.addAction(self.actions["compare_vertical"])
+        tools.addAction(self.actions["compare_side"])
+
     def _build_docks(self) -> None:
         for title, widget, name in (
             ("Operations", self.operations, "dock-operations"),
@@ -512,68 +565,5 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
             "About PhotoFix",
             f"PhotoFix {__version__}\nRestoration of scanned photographs.\nGPL-3.0-or-later.",
         )
-
-    # -- window state ------------------------------------------------------------------------
-    def _on_document_changed(self) -> None:
-        doc = self.controller.document
-        if doc is None:
-            self.size_label.setText("")
-            self.setWindowTitle("PhotoFix")
-        else:
-            w, h = doc.size
-            m = doc.meta
-            depth = f" · {m.bit_depth}-bit {m.source_mode} · {m.format}" if m else ""
-            self.size_label.setText(f"{w} × {h} px{depth}")
-            self._update_title()
-        self._on_zoom_changed(self.view.zoom())
-        self._update_actions()
-
-    def _update_title(self) -> None:
-        doc = self.controller.document
-        if doc is None:
-            self.setWindowTitle("PhotoFix")
-            return
-        name = doc.path.name if doc.path else "Recovered session"
-        self.setWindowTitle(f"{name}[*] — PhotoFix")
-        self.setWindowModified(doc.modified)
-
-    def _on_history_changed(self) -> None:
-        doc = self.controller.document
-        c = self.controller
-        source = None if c.original_path is None else c.original_path.name
-        self.history.refresh(doc, source, c.recorded_rows())
-        self._update_title()
-        self._update_actions()
-        if doc is not None:
-            w, h = doc.size
-            m = doc.meta
-            depth = f" · {m.bit_depth}-bit {m.source_mode} · {m.format}" if m else ""
-            self.size_label.setText(f"{w} × {h} px{depth}")
-            if not doc.modified:
-                self.sessions.discard_if_idle()  # nothing unsaved left to recover
-
-    def _update_actions(self) -> None:
-        doc = self.controller.document
-        has = doc is not None
-        for key in (
-            "save",
-            "save_as",
-            "export",
-            "export_recipe",
-            "close_image",
-            "mask_clear",
-            "mask_invert",
-            "mask_grow",
-            "mask_shrink",
-            "fit",
-            "actual",
-            "zoom_in",
-            "zoom_out",
-        ):
-            self.actions[key].setEnabled(has)
-        self.actions["undo"].setEnabled(has and doc.history.can_undo)
-        self.actions["redo"].setEnabled(has and doc.history.can_redo)
-        self.operations.setEnabled(has)
-        self.actions["cancel"].setEnabled(self.controller.busy())
 
     # -- session safety ----------------------------------------------------------------------

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QColorDialog,
     QDoubleSpinBox,
     QInputDialog,
-    QLabel,
     QSlider,
     QSpinBox,
     QToolButton,
@@ -45,51 +43,6 @@ class ToolOptions:
     feather_spin: QDoubleSpinBox
     hint_button: QToolButton
     mask_colour_menu: QMenu
-
-    def _build_toolbars(self) -> None:
-        main = self.addToolBar("Main")
-        main.setObjectName("toolbar-main")
-        for key in ("open", "save", "export", None, "undo", "redo", None, "fit", "actual"):
-            if key is None:
-                main.addSeparator()
-            else:
-                main.addAction(self.actions[key])
-        tools = self.addToolBar("Tools")
-        tools.setObjectName("toolbar-tools")
-        for key in ("tool_navigate", "tool_brush", "tool_eraser", "tool_hint"):
-            tools.addAction(self.actions[key])
-        tools.addSeparator()
-        tools.addWidget(QLabel(" Size "))
-        self.brush_slider = QSlider(Qt.Orientation.Horizontal)
-        self.brush_slider.setRange(1, 500)
-        self.brush_slider.setFixedWidth(140)
-        self.brush_slider.setToolTip("Brush diameter in image pixels ([ and ] change it)")
-        self.brush_spin = QSpinBox()
-        self.brush_spin.setRange(1, MAX_BRUSH)
-        self.brush_spin.setSuffix(" px")
-        tools.addWidget(self.brush_slider)
-        tools.addWidget(self.brush_spin)
-        tools.addWidget(QLabel(" Feather "))
-        self.feather_spin = QDoubleSpinBox()
-        self.feather_spin.setRange(0, 200)
-        self.feather_spin.setSuffix(" px")
-        self.feather_spin.setToolTip(
-            "Soft edge of the mask: an operation limited to the mask fades out over this "
-            "many pixels (the same setting as in the Operations panel)"
-        )
-        tools.addWidget(self.feather_spin)
-        self.hint_button = QToolButton()
-        self.hint_button.setToolTip("Colour of the hint brush")
-        self.hint_button.clicked.connect(self._on_hint_colour_requested)
-        tools.addWidget(self.hint_button)
-        tools.addSeparator()
-        tools.addAction(self.actions["overlay"])
-        overlay_button = tools.widgetForAction(self.actions["overlay"])
-        if isinstance(overlay_button, QToolButton):  # its arrow offers the overlay colours
-            overlay_button.setMenu(self.mask_colour_menu)
-            overlay_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        tools.addAction(self.actions["compare_vertical"])
-        tools.addAction(self.actions["compare_side"])
 
     def _set_tool(self, tool: str) -> None:
         self.view.set_tool(tool)
