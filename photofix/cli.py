@@ -302,35 +302,24 @@ def _process_one(
         done = replay(steps, layers, context, per_image=supply)
     layers = done.layers
 
-    fmt = args.format or SUFFIX_FORMAT.get(job.target.suffix.lower())
-    record = None
-    meta = layers.meta
-    if not args.no_record:
-        record = provenance.new_record(
-            job.source,
-            done.records,
-            operator=args.operator,
-            started=started,
-            runtime=provenance.runtime_info(_devices(done.records), exact=args.exact),
-            source_sha256=source_sha,
-            source_format=loaded.meta.format,
-            source_size_px=(w, h),
-        )
-        limit = provenance.JPEG_XMP_LIMIT if fmt == "jpeg" else None
-        xmp = provenance.xmp_packet(record, loaded.meta.xmp, limit=limit)
-        meta = dataclasses.replace(meta or loaded.meta, xmp=xmp)
-    imageio.save_image(
+    provenance.save_recorded(
         job.target,
         layers.image,
+        done.records,
+        source=job.source,
         alpha=layers.alpha,
-        meta=meta,
-        format=fmt,
+        meta=layers.meta,
+        source_sha256=source_sha,
+        source_meta=loaded.meta,
+        operator=args.operator,
+        started=started,
+        runtime=provenance.runtime_info(_devices(done.records), exact=args.exact),
+        record=not args.no_record,
+        format=args.format or SUFFIX_FORMAT.get(job.target.suffix.lower()),
         bit_depth=args.bit_depth,
         quality=args.quality,
         protect=protect,
     )
-    if record is not None:
-        _write_record(record, done.records, job.target, args.quality)
     if job.mask_target is not None:
         if layers.mask is None:
             raise CliError("--save-mask: no operation produced a mask and none was given")
@@ -463,20 +452,6 @@ def _add_record_options(parser: argparse.ArgumentParser) -> None:
 def _devices(records: list[StepRecord]) -> str:
     used = sorted({m.device for r in records for m in r.models})
     return ", ".join(used) or "cpu"
-
-
-def _write_record(record: dict, steps: list[StepRecord], target: Path, quality: int) -> Path:
-    info = imageio.read_info(target, max_pixels=None)
-    record = provenance.finish_record(
-        record, target, width=info.width, height=info.height, file_format=info.format
-    )
-    record["output"].update(
-        bit_depth=info.bit_depth,
-        pixels_sha256=provenance.pixels_sha256(target),
-        **({"quality": quality} if info.format == "JPEG" else {}),
-    )
-    sidecar, _ = provenance.write_sidecar(record, steps, target)
-    return sidecar
 
 
 # ---- reproduce -----------------------------------------------------------------------------

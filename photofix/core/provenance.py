@@ -201,6 +201,75 @@ def finish_record(
     return record
 
 
+def save_recorded(
+    target: str | os.PathLike[str],
+    rgb: np.ndarray,
+    steps: list[StepRecord],
+    *,
+    source: Path | None,
+    alpha: np.ndarray | None = None,
+    meta: Any = None,
+    source_sha256: str | None = None,
+    source_meta: Any = None,
+    operator: str | None = None,
+    started: str | None = None,
+    runtime: Mapping[str, Any] | None = None,
+    record: bool = True,
+    format: str | None = None,
+    bit_depth: int | None = None,
+    quality: int = 95,
+    protect: Iterable[str | os.PathLike[str]] = (),
+) -> tuple[Path, Path | None]:
+    """Save an image made by ``steps`` from ``source`` with its provenance: the XMP story
+    merged into ``meta``'s XMP, then the sidecar record (and its masks) beside it. Returns
+    (image path, sidecar path or None with ``record=False``, which saves the image alone).
+
+    ``meta`` is the ImageMeta to write (DPI already updated by the steps); ``source_meta`` the
+    source's as loaded (format, size; defaults to ``meta``). ``source_sha256`` should be taken
+    when the source was opened (it is computed now otherwise). The window and the CLI both
+    save through here."""
+    import dataclasses
+
+    from photofix.core.imageio import read_info, save_image
+
+    target = Path(target)
+    if not record:
+        save_image(target, rgb, alpha=alpha, meta=meta, format=format, bit_depth=bit_depth,
+                   quality=quality, protect=protect)  # fmt: skip
+        return target, None
+    src = source_meta if source_meta is not None else meta
+    rec = new_record(
+        source,
+        steps,
+        operator=operator,
+        started=started,
+        runtime=runtime,
+        source_sha256=source_sha256,
+        source_format=getattr(src, "format", None),
+        source_size_px=(src.width, src.height) if src is not None else None,
+    )
+    fmt = (format or target.suffix.lstrip(".")).lower()
+    limit = JPEG_XMP_LIMIT if fmt in ("jpeg", "jpg") else None
+    base = getattr(source_meta if source_meta is not None else meta, "xmp", None)
+    packet = xmp_packet(rec, base, limit=limit)
+    if meta is not None:
+        meta = dataclasses.replace(meta, xmp=packet)
+    else:
+        h, w = rgb.shape[:2]
+        from photofix.core.imageio import ImageMeta
+
+        meta = ImageMeta("PNG", w, h, "RGB", 8, False, alpha is not None, xmp=packet)
+    save_image(target, rgb, alpha=alpha, meta=meta, format=format, bit_depth=bit_depth,
+               quality=quality, protect=protect)  # fmt: skip
+    info = read_info(target, max_pixels=None)
+    rec = finish_record(rec, target, width=info.width, height=info.height, file_format=info.format)
+    rec["output"].update(bit_depth=info.bit_depth, pixels_sha256=pixels_sha256(target))
+    if info.format == "JPEG":
+        rec["output"]["quality"] = quality
+    sidecar, _ = write_sidecar(rec, steps, target)
+    return target, sidecar
+
+
 # ---- the JSON Schema -----------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
