@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from photofix.core.progress import Progress
+from photofix.core.recipe import ModelUse, current_facts
 from photofix.inference.device import DevicePolicy, ResolvedDevice
-from photofix.inference.progress import Progress
 from photofix.inference.tiling import run_tiled
-from photofix.models.spec import ModelSpec
+from photofix.models.spec import ModelSpec, weights_sha256
 
 if TYPE_CHECKING:
     import torch
@@ -132,7 +133,31 @@ class ModelRunner:
             progress=progress,
             on_oom=None if self.device.kind == "cpu" else lambda: self._cpu_fn(options),
         )
+        self._report(tile or t.tile)
         return np.clip(out, 0.0, 1.0, out=out)
+
+    @property
+    def dtype(self) -> str:
+        """The precision the network runs in here."""
+        if self._half:
+            return "float16"
+        return "bfloat16" if self._bf16 else "float32"
+
+    def _report(self, tile: int | None) -> None:
+        """Tell the step being recorded (if any) which model ran, where, and how."""
+        facts = current_facts()
+        if facts is None:
+            return
+        device, dtype = self.device.kind, self.dtype
+        tiling = facts.take_tiling()
+        if tiling is not None:
+            tile = tiling[0]
+            if tiling[1] == "cpu":
+                device, dtype = "cpu", "float32"
+        spec = self.spec
+        facts.model(
+            ModelUse(spec.id, spec.task, weights_sha256(spec), spec.licence, device, dtype, tile)
+        )
 
     def _cpu_fn(self, options: dict[str, Any]):
         if self._cpu_twin is None:
