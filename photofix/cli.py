@@ -26,7 +26,7 @@ from photofix.inference.device import DevicePolicy
 from photofix.ops import REGISTRY, Layers, OpContext, parse_op_spec
 from photofix.ops.steps import HINT_PAINT, MASK_PAINT, StepRequest, check_steps, replay
 
-COMMANDS = ("info", "ops", "process", "models")
+COMMANDS = ("info", "ops", "process", "batch", "models")
 WRITE_SUFFIX = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg"}
 SUFFIX_FORMAT = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow an output to replace its own input file",
     )
     proc.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    from photofix.batch import command as batch_command
+
+    batch_command.add_parser(sub)
     _add_models_parser(sub)
     return parser
 
@@ -119,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_ops()
         if args.command == "process":
             return _cmd_process(args)
+        if args.command == "batch":
+            from photofix.batch import command as batch_command
+
+            return batch_command.run(args)
         if args.command == "models":
             return _cmd_models(args)
         parser.print_help()

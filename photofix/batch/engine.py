@@ -179,6 +179,9 @@ def run_batch(
 # ---- engines -----------------------------------------------------------------------------------
 def _run_local(job, recipe, recipe_sha, todo, control):
     workers, threads = size_workers(job.workers, len(todo), _device_kind(job.options))
+    if workers == 1:
+        yield from _run_inline(job, recipe, recipe_sha, todo, control)
+        return
     context = multiprocessing.get_context("spawn")  # no forked torch/OpenMP state
     with cf.ProcessPoolExecutor(
         max_workers=workers,
@@ -188,6 +191,7 @@ def _run_local(job, recipe, recipe_sha, todo, control):
     ) as pool:
         pending: dict[cf.Future, int] = {}
         queue = list(todo)
+        by_index = dict(todo)
         try:
             while queue or pending:
                 while queue and len(pending) < workers and not control.cancelled.is_set():
@@ -202,11 +206,21 @@ def _run_local(job, recipe, recipe_sha, todo, control):
                 done, _ = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
                 for future in done:
                     index = pending.pop(future)
-                    yield index, _outcome_of(future, dict(todo)[index])
+                    yield index, _outcome_of(future, by_index[index])
         except BaseException:
             for future in pending:
                 future.cancel()
             raise
+
+
+def _run_inline(job, recipe, recipe_sha, todo, control):
+    """One worker: in this process (the window's Batch dialog, GPU work, small batches); the
+    models stay loaded in this process's runner cache."""
+    for index, item in todo:
+        control.wait_while_paused()
+        if control.cancelled.is_set():
+            return
+        yield index, process_item(item, recipe_sha, job.options, recipe=recipe)
 
 
 def _outcome_of(future: cf.Future, item: BatchItem) -> Outcome:
@@ -303,7 +317,7 @@ class _Progress:
 
 
 def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds >= 3600:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     if seconds >= 60:
