@@ -36,6 +36,7 @@ from photofix import __version__
 from photofix.inference.service import InferenceService
 from photofix.ops import REGISTRY
 from photofix.ui.autosave import Autosave
+from photofix.ui.batch_dialog import show_batch_dialog
 from photofix.ui.controller import WorkspaceController
 from photofix.ui.file_workflow import (  # noqa: F401  (the names were importable from here)
     FORMAT_OF_SUFFIX,
@@ -160,6 +161,7 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
         a("save", "&Save", self._on_save_requested, QKeySequence.StandardKey.Save, "fa5s.save")
         a("save_as", "Save &As…", self._on_save_as_requested, "Ctrl+Shift+S")
         a("export", "&Export…", self._on_export_requested, "Ctrl+Alt+E", "fa5s.file-export")
+        a("batch", "&Batch…", lambda: show_batch_dialog(self), "Ctrl+B", "fa5s.layer-group")
         a("close_image", "&Close Image", self._on_close_image_requested, "Ctrl+W")
         a("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
         a("undo", "&Undo", self.controller.undo, "Ctrl+Z", "fa5s.undo")
@@ -290,6 +292,8 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
         file_menu.addSeparator()
         for key in ("save", "save_as", "export"):
             file_menu.addAction(self.actions[key])
+        file_menu.addSeparator()
+        file_menu.addAction(self.actions["batch"])
         file_menu.addSeparator()
         file_menu.addAction(self.actions["close_image"])
         file_menu.addAction(self.actions["quit"])
