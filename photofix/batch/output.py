@@ -72,6 +72,9 @@ def run_recipe(
 ) -> Outcome:
     from photofix.ops.steps import replay
 
+    from photofix.core.provenance import now
+
+    started = now()
     source_sha = sha256_file(item.source)
     loaded, layers = _load(item, options)
     ctx = _context(options, notes)
@@ -98,7 +101,7 @@ def run_recipe(
             outcome.thumb_proposal = str(thumbs["thumb_proposal"])
         return outcome
     done = replay(recipe, layers, ctx)
-    _save(item, loaded, done, source_sha, recipe_sha, options)
+    _save(item, loaded, done, source_sha, recipe_sha, options, started)
     outcome.steps = [_describe(r) for r in done.records]
     if thumbs:
         write_thumbnail(thumbs["thumb_after"], done.layers.image)
@@ -117,7 +120,10 @@ def accept_review(
     at = review_index(recipe)
     if at is None:
         raise ValueError("this recipe has no review step")
+    from photofix.core.provenance import now
+
     notes: list[str] = []
+    started = now()
     source_sha = sha256_file(item.source)
     loaded, layers = _load(item, options)
     step = recipe.steps[at]
@@ -135,7 +141,7 @@ def accept_review(
         _context(options, notes),
         per_image=lambda i, s: np.asarray(mask, bool),
     )
-    _save(item, loaded, done, source_sha, recipe_sha, options)
+    _save(item, loaded, done, source_sha, recipe_sha, options, started)
     _review_marker(item).unlink(missing_ok=True)
     outcome = Outcome(item.relative, "done", str(item.target), notes=notes)
     outcome.steps = [_describe(r) for r in done.records]
@@ -173,30 +179,30 @@ def _write_proposal(item: BatchItem, mask, source_sha: str, recipe_sha: str, ste
     _atomic_json(_review_marker(item), marker)
 
 
-def _save(item, loaded, done, source_sha: str, recipe_sha: str, options: BatchOptions) -> None:
-    """The output, then its record (each atomically, the record last: it is the "done" mark)."""
-    from photofix.core import imageio
+def _save(item, loaded, done, source_sha: str, recipe_sha: str, options: BatchOptions, started):
+    """The output with its XMP story, then its record (each atomically, the record last: it is
+    the "done" mark), through the same code as ``photofix process``."""
+    from photofix.core import provenance
 
     item.target.parent.mkdir(parents=True, exist_ok=True)
-    fmt = options.format
-    imageio.save_image(
+    h, w = loaded.rgb.shape[:2]
+    provenance.save_with_record(
         item.target,
-        done.layers.image,
-        alpha=done.layers.alpha,
-        meta=done.layers.meta,
-        format=fmt,
+        done.layers,
+        done.records,
+        source=item.source,
+        source_meta=loaded.meta,
+        source_sha256=source_sha,
+        source_size_px=(w, h),
+        started=started,
+        operator=options.operator,
+        exact=options.exact,
+        batch={"recipe_sha256": recipe_sha},
+        format=options.format,
         bit_depth=options.bit_depth,
         quality=options.quality,
         protect=[item.source],
     )
-    record = {
-        "format": "photofix-record",
-        "input": {"path": str(item.source), "sha256": source_sha},
-        "output": {"path": str(item.target), "sha256": sha256_file(item.target)},
-        "batch": {"recipe_sha256": recipe_sha},
-        "steps": [r.to_dict() for r in done.records],
-    }
-    _atomic_json(item.sidecar, record)
 
 
 def _atomic_json(path: Path, data: dict) -> None:

@@ -39,6 +39,12 @@ _SESSION_GLOBALS = frozenset(
         ("photofix.core.history", "Step"),
         ("photofix.core.history", "Patch"),
         ("photofix.core.imageio", "ImageMeta"),
+        # step records (photofix.core.recipe) travel with the history's steps
+        ("photofix.core.recipe", "StepRecord"),
+        ("photofix.core.recipe", "Blend"),
+        ("photofix.core.recipe", "MaskRef"),
+        ("photofix.core.recipe", "HintsRef"),
+        ("photofix.core.recipe", "ModelUse"),
         ("numpy", "dtype"),
         ("numpy", "ndarray"),
     }
