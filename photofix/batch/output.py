@@ -70,9 +70,8 @@ def _review_head(recipe, at: int) -> list:
 def run_recipe(
     item: BatchItem, recipe, recipe_sha: str, options: BatchOptions, notes: list[str]
 ) -> Outcome:
-    from photofix.ops.steps import replay
-
     from photofix.core.provenance import now
+    from photofix.ops.steps import replay
 
     started = now()
     source_sha = sha256_file(item.source)
