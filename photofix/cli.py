@@ -471,12 +471,6 @@ def _devices(records: list[StepRecord]) -> str:
     return ", ".join(used) or "cpu"
 
 
-def _write_record(record: dict, steps: list[StepRecord], target: Path, quality: int) -> Path:
-    """Kept for the window's save job, which calls it by this name
-    (:func:`photofix.core.provenance.write_output_record` is the public one)."""
-    return provenance.write_output_record(record, steps, target, quality)
-
-
 # ---- reproduce -----------------------------------------------------------------------------
 def _add_reproduce_parser(sub: argparse._SubParsersAction) -> None:
     rep = sub.add_parser(
