@@ -9,8 +9,14 @@ connected region thicker than ``BIG_HOLE`` px) gets a crop of its own with conte
 proportion to its size; thin and small holes (scratches, dust) are grouped by 256-px cells of
 the image, each cell cropped to its holes plus a fixed margin. Cells without holes cost nothing.
 
-**Patch engine** (Wexler, Shechtman & Irani 2007, with the PatchMatch search of Barnes et al.
-2009, as in Resynthesizer and content-aware fill). Per job:
+**Thin holes** (the patch engine's default for holes up to ``BIHARMONIC_MAX`` = 24 px thick:
+cracks, scratches, hair, dust, and the forks of a crack network): :func:`biharmonic_fill`, the
+smoothest continuation of the surrounding values and slopes (Δ²u = 0), so lines that a crack
+crosses carry on through it. On held-out photos it beats Telea by 0.74 dB and PatchMatch by
+0.92 dB of masked PSNR on thin damage (``benchmarks/bench_fill.py``, docs/fill.md).
+
+**Patch engine** for thicker holes (Wexler, Shechtman & Irani 2007, with the PatchMatch search
+of Barnes et al. 2009, as in Resynthesizer and content-aware fill). Per job:
 
 1. the holes are pre-filled with Telea, and an image pyramid is built (down to the scale where
    the thickest hole is a few patches across), holes max-pooled so they only grow;
