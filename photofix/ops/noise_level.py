@@ -22,6 +22,12 @@ Two things are added for real files:
   calibration set of photographs (``benchmarks/bench_denoise.py --calibrate sigma``; the
   evaluation photos are different ones).
 
+Film and print grain is a third case: it is correlated over a pixel or more (and JPEG removes
+its finest detail), the same in every channel, and Chen's estimate misses it (0.3-0.7 on real
+prints). :func:`flat_grain` measures its strength and neighbour correlation on the flattest
+mid-tone blocks, and :func:`ffdnet_sigma` maps them to FFDNet's best σ with a fit to the
+hindsight-best σ of calibration photos, when the evidence says grain (docs/denoise.md).
+
 Image contract: float32 (any float dtype) ``H×W`` or ``H×W×C`` (C = 1 or 3) in [0, 1]. Results
 are σ in 0..255 units (the scale FFDNet and 8-bit files use). No torch, no Qt.
 """
