@@ -201,6 +201,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
         name, raw = parse_op_spec(spec)
         op = REGISTRY.get(name)
         chain.append((op, op.resolve(raw)))
+    if any(op.name == "split-scan" for op, _ in chain[:-1]):
+        raise CliError("split-scan makes one image per print: give it as the last --op")
     jobs = _plan_jobs(args)
     policy = DevicePolicy(preference=args.device, half_precision=not args.exact)
     failures = 0
@@ -265,21 +267,32 @@ def _process_one(job: _Job, chain: list, args: argparse.Namespace, policy: Devic
             layers = run_operation(op, layers, params, ctx)
 
     fmt = args.format or SUFFIX_FORMAT.get(job.target.suffix.lower())
-    imageio.save_image(
-        job.target,
-        layers.image,
-        alpha=layers.alpha,
-        meta=loaded.meta,
-        format=fmt,
-        bit_depth=args.bit_depth,
-        quality=args.quality,
-        protect=protect,
-    )
+    for target, result in _outputs(job.target, layers):
+        imageio.save_image(
+            target,
+            result.image,
+            alpha=result.alpha,
+            meta=result.meta or loaded.meta,
+            format=fmt,
+            bit_depth=args.bit_depth,
+            quality=args.quality,
+            protect=protect,
+        )
     if job.mask_target is not None:
         if layers.mask is None:
             raise CliError("--save-mask: no operation produced a mask and none was given")
         job.mask_target.parent.mkdir(parents=True, exist_ok=True)
         imageio.save_mask(job.mask_target, layers.mask)
+
+
+def _outputs(target: Path, layers: Layers) -> list[tuple[Path, Layers]]:
+    """Where each result goes: ``target`` itself, or for an operation that makes several
+    images (split-scan) ``<stem>-1``, ``<stem>-2``, ... beside it (OUT is then a folder)."""
+    parts = getattr(layers, "parts", None)
+    if parts is None:
+        return [(target, layers)]
+    return [(target.with_name(f"{target.stem}-{i}{target.suffix}"), part)
+            for i, part in enumerate(parts, 1)]  # fmt: skip
 
 
 def _check_writable(target: Path, protect: list[Path]) -> None:
