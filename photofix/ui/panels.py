@@ -26,12 +26,15 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QSpinBox,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from photofix.core.document import Document
+from photofix.core.errors import PhotoFixError
+from photofix.ops.defects import KINDS
 from photofix.ops.registry import AUTO, Operation, OperationRegistry, Param
 from photofix.ui.commands import describe_params
 from photofix.ui.controller import PreviewRequest
@@ -47,24 +50,40 @@ class ParamField(QWidget):
 
     changed = Signal()
 
-    def __init__(self, param: Param, parent: QWidget | None = None) -> None:
+    def __init__(self, param: Param, parent: QWidget | None = None, auto_text: str = "") -> None:
         super().__init__(parent)
         self.param = param
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.editor = self._make_editor(param)
         self.editor.setToolTip(param.help)
-        layout.addWidget(self.editor, 1)
+        # while "auto" is ticked the editor's number means nothing: say what happens instead
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.editor)
+        self.auto_label = QLabel(
+            auto_text or ("chosen by the operation" if param.allow_auto else "not set")
+        )
+        self.auto_label.setStyleSheet("color: palette(mid);")
+        self.auto_label.setToolTip(param.help)
+        self.stack.addWidget(self.auto_label)
+        layout.addWidget(self.stack, 1)
         self.auto: QCheckBox | None = None
         if param.default is None or param.allow_auto:
             self.auto = QCheckBox("auto")
             self.auto.setToolTip(
                 "Let the operation choose" if param.allow_auto else "Leave this parameter unset"
             )
-            self.auto.setChecked(param.default is None or param.default == AUTO)
+            self.auto.setChecked(self._is_auto(param.default))
             self.auto.toggled.connect(self._on_auto_toggled)
             layout.addWidget(self.auto)
             self._on_auto_toggled(self.auto.isChecked())
+
+    @staticmethod
+    def _is_auto(value: Any) -> bool:
+        return value is None or value == AUTO
+
+    def _auto_on(self) -> bool:
+        return self.auto is not None and self.auto.isChecked()
 
     def _make_editor(self, p: Param) -> QWidget:
         if p.kind in ("int", "float"):
@@ -100,18 +119,24 @@ class ParamField(QWidget):
             check.setChecked(bool(p.default))
             check.toggled.connect(self.changed)
             return check
+        if p.name in MULTI_CHOICES:
+            return _CheckBoxes(MULTI_CHOICES[p.name], str(p.default or ""), self.changed)
         line = QLineEdit("" if p.default is None else str(p.default))
         line.editingFinished.connect(self.changed)
         return line
 
-    def _on_auto_toggled(self, auto: bool) -> None:
+    def _on_auto_toggled(self, _: bool) -> None:
+        auto = self._auto_on()
         self.editor.setEnabled(not auto)
+        self.stack.setCurrentIndex(1 if auto else 0)
         self.changed.emit()
 
     def value(self) -> Any:
-        if self.auto is not None and self.auto.isChecked():
+        if self._auto_on():
             return AUTO if self.param.allow_auto else None
         e = self.editor
+        if isinstance(e, _CheckBoxes):
+            return e.text()
         if isinstance(e, (QSpinBox, QDoubleSpinBox)):
             return e.value()
         if isinstance(e, QComboBox):
@@ -123,11 +148,13 @@ class ParamField(QWidget):
 
     def set_value(self, value: Any) -> None:
         if self.auto is not None:
-            self.auto.setChecked(value is None or value == AUTO)
+            self.auto.setChecked(self._is_auto(value))
             if value is None or value == AUTO:
                 return
         e = self.editor
-        if isinstance(e, (QSpinBox, QDoubleSpinBox)):
+        if isinstance(e, _CheckBoxes):
+            e.set_text(str(value))
+        elif isinstance(e, (QSpinBox, QDoubleSpinBox)):
             e.setValue(value)
         elif isinstance(e, QComboBox):
             e.setCurrentText(str(value))
@@ -135,6 +162,43 @@ class ParamField(QWidget):
             e.setChecked(bool(value))
         elif isinstance(e, QLineEdit):
             e.setText(str(value))
+
+
+# Text parameters that take a comma-separated list from a fixed set: shown as check boxes.
+MULTI_CHOICES: dict[str, tuple[str, ...]] = {"kinds": KINDS}
+# What an unset or automatic parameter means, where "not set" would not say it.
+AUTO_TEXT: dict[tuple[str, str], str] = {
+    ("upscale", "scale"): "×4 unless a long edge is set",
+    ("upscale", "long_edge"): "not set: the scale decides",
+    ("resize", "scale"): "not set",
+    ("crop", "width"): "to the right edge",
+    ("crop", "height"): "to the bottom edge",
+}
+
+
+class _CheckBoxes(QWidget):
+    """One check box per choice; the value is the ticked ones joined by commas."""
+
+    def __init__(self, choices: tuple[str, ...], text: str, changed: Any) -> None:
+        super().__init__()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.boxes: dict[str, QCheckBox] = {}
+        for choice in choices:
+            box = QCheckBox(choice)
+            box.toggled.connect(changed)
+            layout.addWidget(box)
+            self.boxes[choice] = box
+        layout.addStretch(1)
+        self.set_text(text)
+
+    def set_text(self, text: str) -> None:
+        chosen = {t.strip() for t in text.replace("+", ",").split(",")}
+        for name, box in self.boxes.items():
+            box.setChecked(name in chosen)
+
+    def text(self) -> str:
+        return ",".join(name for name, box in self.boxes.items() if box.isChecked())
 
 
 class ParamForm(QWidget):
@@ -153,12 +217,28 @@ class ParamForm(QWidget):
         layout.addRow(summary)
         self.fields: dict[str, ParamField] = {}
         for param in op.params:
-            field = ParamField(param)
+            field = ParamField(param, auto_text=AUTO_TEXT.get((op.name, param.name), ""))
             field.changed.connect(self.changed)
+            field.changed.connect(self._update_outcome)
             label = QLabel(param.name.replace("_", " "))
             label.setToolTip(param.help)
             layout.addRow(label, field)
             self.fields[param.name] = field
+        # for operations that change the size: what the result will be, in pixels
+        self.image_size: tuple[int, int] | None = None
+        self.outcome = QLabel()
+        self.outcome.setWordWrap(True)
+        layout.addRow(self.outcome)
+        self._update_outcome()
+
+    def set_image_size(self, size: tuple[int, int] | None) -> None:
+        self.image_size = size
+        self._update_outcome()
+
+    def _update_outcome(self) -> None:
+        text = outcome_text(self.op, self.values(), self.image_size)
+        self.outcome.setText(text)
+        self.outcome.setVisible(bool(text))
 
     def values(self) -> dict[str, Any]:
         """The parameters as typed values, leaving out the unset ones."""
@@ -168,6 +248,25 @@ class ParamForm(QWidget):
             if value is not None:
                 out[name] = value
         return out
+
+
+def outcome_text(op: Operation, values: dict[str, Any], size: tuple[int, int] | None) -> str:
+    """What running ``op`` with ``values`` on an image of ``size`` (w, h) makes, for the
+    size-changing operations ("Result: 1200 × 800 → 4800 × 3200 px (×4)"), else ""."""
+    if op.name not in ("upscale", "resize") or size is None:
+        return ""
+    from photofix.ops.resize import target_size
+
+    w, h = size
+    asked = {k: values.get(k) for k in ("scale", "width", "height", "long_edge")}
+    if op.name == "upscale" and not any(v is not None for v in asked.values()):
+        asked["scale"] = 4
+    try:
+        nw, nh = target_size(w, h, asked)
+    except PhotoFixError as exc:
+        return f"Result: {exc}"
+    factor = max(nw / w, nh / h)
+    return f"Result: {w} × {h} → {nw} × {nh} px (×{factor:.3g})"
 
 
 class FormScrollArea(QScrollArea):
@@ -191,7 +290,19 @@ class FormScrollArea(QScrollArea):
 # The operations by purpose, in the order the chooser lists them, with their icons. An
 # operation not named here is listed last, under "Other".
 PURPOSES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Tone and colour", (("fade", "fa5s.adjust"), ("colorize", "fa5s.palette"))),
+    (
+        "Tone and colour",
+        (
+            ("fade", "fa5s.adjust"),
+            ("colorize", "fa5s.palette"),
+            ("levels", "fa5s.chart-bar"),
+            ("curves", "fa5s.bezier-curve"),
+            ("exposure", "fa5s.sun"),
+            ("white-balance", "fa5s.eye-dropper"),
+            ("grayscale", "fa5s.tint-slash"),
+            ("tone", "fa5s.coffee"),
+        ),
+    ),
     ("Grain and compression", (("denoise", "fa5s.braille"), ("jpeg-clean", "fa5s.th"))),
     (
         "Dust, scratches and damage",
@@ -199,11 +310,24 @@ PURPOSES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("detect-defects", "fa5s.search"),
             ("remove-defects", "fa5s.magic"),
             ("inpaint", "fa5s.fill-drip"),
+            ("heal", "fa5s.band-aid"),
+            ("clone", "fa5s.stamp"),
+        ),
+    ),
+    (
+        "Crop and straighten",
+        (
+            ("crop", "fa5s.crop-alt"),
+            ("rotate", "fa5s.redo"),
+            ("straighten", "fa5s.ruler"),
+            ("split-scan", "fa5s.images"),
         ),
     ),
     ("Size", (("upscale", "fa5s.expand-arrows-alt"), ("resize", "fa5s.ruler-combined"))),
 )
 OTHER_ICON = "fa5s.sliders-h"
+# Operations that change only the pixels under the mask (the brush stroke).
+FILLS_THE_MASK = ("inpaint", "heal", "clone")
 
 
 class OperationsPanel(QWidget):
@@ -349,6 +473,11 @@ class OperationsPanel(QWidget):
     def current_form(self) -> ParamForm:
         return self.forms[self._current]
 
+    def set_image_size(self, size: tuple[int, int] | None) -> None:
+        """The open image's (width, height), for the forms that say what size they make."""
+        for form in self.forms:
+            form.set_image_size(size)
+
     def operation_names(self) -> list[str]:
         """The operations as the chooser lists them."""
         return [
@@ -418,9 +547,14 @@ class OperationsPanel(QWidget):
 
     def _sync_enabled(self) -> None:
         op = self.current_form().op
-        for w in (self.strength, self.limit_to_mask, self.feather):
-            w.setEnabled(op.blendable)
-        self.feather.setEnabled(op.blendable and self.limit_to_mask.isChecked())
+        blends = op.blendable and "image" in op.writes
+        for w in (self.strength, self.strength_label, self.limit_to_mask, self.feather):
+            w.setEnabled(blends)
+        why = "" if blends else f"{op.title} does not use the strength or the mask limit"
+        for w in (self.strength, self.strength_label, self.limit_to_mask):
+            w.setToolTip(why or "How much of the result to mix into the image")
+        self.strength_label.setText(f"{self.strength.value()} %" if blends else "—")
+        self.feather.setEnabled(blends and self.limit_to_mask.isChecked())
         previewable = op.writes == ("image",)
         self.live_preview.setEnabled(previewable)
         if op.review is not None:
@@ -430,6 +564,10 @@ class OperationsPanel(QWidget):
         elif "image" not in op.writes:
             self.note.setText(
                 f"{op.title} changes the mask, not the image: check it, then fill it."
+            )
+        elif op.name in FILLS_THE_MASK:
+            self.note.setText(
+                f"{op.title} changes the masked area only: every other pixel stays as it is."
             )
         elif not op.blendable:
             self.note.setText(f"{op.title} changes the whole image: no strength or mask limit.")
