@@ -177,6 +177,7 @@ HEAL = Operation(
     params=(Param("context", "float", 4.0, "surroundings used, in stroke widths", 1.0, 20.0),),
     run=_run_heal,
     blendable=False,
+    reads=("mask",),
 )
 
 CLONE = Operation(
@@ -191,4 +192,5 @@ CLONE = Operation(
     ),
     run=_run_clone,
     blendable=False,
+    reads=("mask",),
 )
