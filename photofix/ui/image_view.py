@@ -37,8 +37,8 @@ WHEEL_STEP = 1.2
 SPLIT_GRAB_PX = 8
 KNOB_GRAB_PX = 12  # the round handle, 9 px in radius on screen
 
-TOOLS = ("navigate", "brush", "eraser", "hint")
-PAINT_TOOLS = ("brush", "eraser", "hint")
+TOOLS = ("navigate", "brush", "eraser", "hint", "heal", "clone")
+PAINT_TOOLS = ("brush", "eraser", "hint", "heal", "clone")
 COMPARE_MODES = ("off", "vertical", "horizontal", "side")
 
 
@@ -87,6 +87,7 @@ class ImageView(QGraphicsView):
         self._painting = False
         self._dragging_split = False
         self._before_held = False
+        self.press_modifiers = Qt.KeyboardModifier.NoModifier
         self.compare_mode = "off"
         self.split = 0.5
         self.preview_label = ""  # shown while a live preview (not yet applied) is on screen
@@ -394,6 +395,7 @@ class ImageView(QGraphicsView):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         button = event.button()
+        self.press_modifiers = event.modifiers()  # e.g. Alt-click sets the clone source
         self.setFocus()
         if button == Qt.MouseButton.MiddleButton or (
             button == Qt.MouseButton.LeftButton and (self._space_held or self._tool == "navigate")

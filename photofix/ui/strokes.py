@@ -44,6 +44,8 @@ class BrushStrokes(QObject):
         if doc is None or self.active():
             return
         tool = ws.view.tool
+        if tool in ("heal", "clone"):  # their own strokes: see repair_brushes
+            return
         alt = bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.AltModifier)
         self._erase = (tool == "eraser") != alt
         if tool == "hint":
