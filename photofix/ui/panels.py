@@ -657,12 +657,20 @@ class JobStatusWidget(QWidget):
         self.cancel_button = QToolButton()
         self.cancel_button.setText("Cancel")
         self.cancel_button.setToolTip("Stop the running job (Esc); the image stays as it was")
+        self.cancel_button.clicked.connect(self.cancelling)
         self.cancel_button.clicked.connect(self.cancel_requested)
         for w in (self.title, self.bar, self.eta, self.cancel_button):
             layout.addWidget(w)
         self.setVisible(False)
 
+    def cancelling(self) -> None:
+        """Say at once that the job is being stopped (until it has)."""
+        if self.isVisible():
+            self.eta.setText("Cancelling…")
+            self.cancel_button.setEnabled(False)
+
     def started(self, title: str) -> None:
+        self.cancel_button.setEnabled(True)
         self.title.setText(title)
         self.bar.setValue(0)
         self.eta.setText("starting…")
@@ -670,6 +678,8 @@ class JobStatusWidget(QWidget):
 
     def progressed(self, fraction: float, eta: float | None, message: str) -> None:
         self.bar.setValue(round(fraction * 1000))
+        if not self.cancel_button.isEnabled():
+            return  # "Cancelling…" stays until the job has stopped
         left = "" if eta is None else f"{format_duration(eta)} left"
         self.eta.setText(" · ".join(t for t in (f"{fraction:.0%}", left, message) if t))
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QMenu
 
     from photofix.ui.controller import WorkspaceController
-    from photofix.ui.panels import OperationsPanel
+    from photofix.ui.panels import JobStatusWidget, OperationsPanel
     from photofix.ui.repair_brushes import RepairBrushes
     from photofix.ui.settings import Settings
 
@@ -43,6 +43,7 @@ class ToolMenus:
     settings: Settings
     actions: dict[str, QAction]
     operations: OperationsPanel
+    jobs: JobStatusWidget
     repair: RepairBrushes
     _action: Any
 
@@ -66,6 +67,7 @@ class ToolMenus:
         a("models", "&Models…", self.show_models, None, "fa5s.cubes")
         self.actions["compare_off"].setShortcut(QKeySequence(NO_COMPARE_KEY))
         self.actions["compare_off"].setToolTip(f"No compare ({NO_COMPARE_KEY})")
+        self.actions["cancel"].triggered.connect(self.jobs.cancelling)  # Esc, as the button
         c = self.controller
         c.document_changed.connect(self._sync_image_size)
         c.history_changed.connect(self._sync_image_size)
