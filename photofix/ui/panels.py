@@ -341,6 +341,7 @@ class OperationsPanel(QWidget):
     request_changed = Signal(object)  # PreviewRequest | None (for the live preview)
     review_accepted = Signal()
     review_dismissed = Signal()
+    split_requested = Signal()  # Apply on split-scan: review the prints in a dialog
 
     def __init__(self, registry: OperationRegistry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -565,6 +566,11 @@ class OperationsPanel(QWidget):
             self.note.setText(
                 f"{op.title} changes the mask, not the image: check it, then fill it."
             )
+        elif op.name == "split-scan":
+            self.note.setText(
+                "Apply shows the prints found, to check and save each as a file of its own;"
+                " this image stays as it is."
+            )
         elif op.name in FILLS_THE_MASK:
             self.note.setText(
                 f"{op.title} changes the masked area only: every other pixel stays as it is."
@@ -584,6 +590,9 @@ class OperationsPanel(QWidget):
         self.request_changed.emit(self.request() if live else None)
 
     def _on_apply_clicked(self) -> None:
+        if self.current_form().op.name == "split-scan":  # many images out: its own dialog
+            self.split_requested.emit()
+            return
         self.apply_requested.emit(self.request())
 
 

@@ -12,14 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from photofix.core import imageio
 from photofix.core.errors import PhotoFixError
+from photofix.ops.registry import Layers
 from photofix.ops.steps import MASK_PAINT
 from photofix.ui.help_dialog import HelpDialog
 from photofix.ui.models_dialog import ModelsDialog
+from photofix.ui.split_scan_dialog import SplitScanDialog
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QAction
@@ -65,6 +68,8 @@ class ToolMenus:
         help_action = a("shortcuts", "&Shortcuts and Guide", self.show_help, "F1", "fa5s.keyboard")
         help_action.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
         a("models", "&Models…", self.show_models, None, "fa5s.cubes")
+        a("split_scan", "S&plit Scan into Prints…", self.show_split_scan, None, "fa5s.images")
+        self.operations.split_requested.connect(self.show_split_scan)
         self.actions["compare_off"].setShortcut(QKeySequence(NO_COMPARE_KEY))
         self.actions["compare_off"].setToolTip(f"No compare ({NO_COMPARE_KEY})")
         self.actions["cancel"].triggered.connect(self.jobs.cancelling)  # Esc, as the button
@@ -75,6 +80,8 @@ class ToolMenus:
         self._models: ModelsDialog | None = None
 
     def _fill_tool_menus(self, mask: QMenu, help_menu: QMenu) -> None:
+        file_menu = self.menuBar().actions()[0].menu()  # type: ignore[attr-defined]
+        file_menu.insertAction(self.actions["save"], self.actions["split_scan"])
         mask.addAction(self.actions["clone_aligned"])
         mask.addSeparator()
         mask.addAction(self.actions["mask_save"])
@@ -86,7 +93,7 @@ class ToolMenus:
     def _sync_image_size(self) -> None:
         doc = self.controller.document
         self.operations.set_image_size(None if doc is None else doc.size)
-        for key in ("mask_save", "mask_load"):
+        for key in ("mask_save", "mask_load", "split_scan"):
             self.actions[key].setEnabled(doc is not None)
 
     # -- help and models -----------------------------------------------------------------------
@@ -106,6 +113,16 @@ class ToolMenus:
         self._models.show()
         self._models.raise_()
         return self._models
+
+    def show_split_scan(self) -> SplitScanDialog | None:
+        doc = self.controller.document
+        if doc is None:
+            return None
+        layers = Layers(doc.image.copy(), alpha=doc.alpha, meta=doc.meta, source=doc.path)
+        dialog = SplitScanDialog(layers, self)  # type: ignore[arg-type]
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # -- mask files ----------------------------------------------------------------------------
     def save_mask_to(self, path: Path) -> bool:

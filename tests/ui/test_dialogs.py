@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 from photofix.models import MODELS
@@ -76,3 +77,28 @@ def test_help_sheet_lists_the_shortcuts_and_a_guide(qtbot) -> None:
     assert all(does != "No shortcut" for _, does in rows)
     assert any("Alt + click" in keys for keys, _ in rows)
     assert "first restoration" in dialog.guide.toPlainText()
+
+
+def test_split_scan_dialog_reviews_and_saves_each_print(window, tmp_path, photos) -> None:
+    from photofix.core import imageio
+    from photofix.ui.split_scan_dialog import SplitScanDialog
+    from tests.ops.test_split_scan import PRINTS, flatbed_page
+
+    page, _ = flatbed_page(photos)
+    meta = imageio.ImageMeta("PNG", 1500, 1100, "RGB", 16, False, False, dpi=(600.0, 600.0))
+    src = imageio.save_image(tmp_path / "page.png", page, meta=meta)
+    assert window.open_file(src)
+    window.operations.select("split-scan")
+    window.operations.apply_button.click()  # Apply opens the review, changes nothing
+    dialog = window.findChild(SplitScanDialog)
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.list.count() == 3 and not window.controller.document.history.steps
+    assert "tilted -5.0°" in dialog.list.item(0).text()
+    dialog.list.item(1).setCheckState(Qt.CheckState.Unchecked)  # keep prints 1 and 3
+    written = dialog.save_to(tmp_path / "prints")
+    assert [p.name for p in written] == ["page-1.png", "page-3.png"]
+    info = imageio.read_info(written[1])
+    w, h = PRINTS[2][2]
+    assert abs(info.width - w) <= 4 and abs(info.height - h) <= 4
+    assert info.bit_depth == 16 and info.dpi == (600.0, 600.0)
+    dialog.grab().save(str(tmp_path / "split.png"))
