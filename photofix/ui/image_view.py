@@ -37,8 +37,9 @@ WHEEL_STEP = 1.2
 SPLIT_GRAB_PX = 8
 KNOB_GRAB_PX = 12  # the round handle, 9 px in radius on screen
 
-TOOLS = ("navigate", "brush", "eraser", "hint", "heal", "clone")
+TOOLS = ("navigate", "brush", "eraser", "hint", "heal", "clone", "crop", "straighten", "neutral")
 PAINT_TOOLS = ("brush", "eraser", "hint", "heal", "clone")
+DRAG_TOOLS = ("crop", "straighten", "neutral")  # press, drag, release: no brush cursor
 COMPARE_MODES = ("off", "vertical", "horizontal", "side")
 
 
@@ -308,7 +309,7 @@ class ImageView(QGraphicsView):
         line = self.split_line()
         if line is None:
             return False
-        if self._tool in PAINT_TOOLS and not self._space_held:
+        if self._tool in PAINT_TOOLS + DRAG_TOOLS and not self._space_held:
             knob = self.split_knob()
             assert knob is not None
             k = QPointF(self.mapFromScene(knob))
@@ -411,7 +412,7 @@ class ImageView(QGraphicsView):
         if self._near_split(event.position()):
             self._dragging_split = True
             return
-        if self._tool in PAINT_TOOLS and not self.image_rect().isEmpty():
+        if self._tool in PAINT_TOOLS + DRAG_TOOLS and not self.image_rect().isEmpty():
             self._painting = True
             self.stroke_started.emit(self._image_pos(event))
 

@@ -49,12 +49,13 @@ from photofix.ui.file_workflow import (  # noqa: F401  (the names were importabl
 from photofix.ui.icons import icon, swatch
 from photofix.ui.image_view import TOOLS, ImageView
 from photofix.ui.panels import HistoryPanel, JobStatusWidget, OperationsPanel
+from photofix.ui.pick_tools import PickTools
 from photofix.ui.prompts import Prompts
 from photofix.ui.repair_brushes import RepairBrushes
 from photofix.ui.session import SessionStore
 from photofix.ui.settings import DEFAULT_MASK_COLOUR, MASK_COLOURS, Settings
 from photofix.ui.status import StatusBar
-from photofix.ui.tool_menus import CLONE_TIP, HEAL_TIP, REPAIR_KEYS, ToolMenus
+from photofix.ui.tool_menus import CLONE_TIP, HEAL_TIP, PICK_TOOL_ACTIONS, REPAIR_KEYS, ToolMenus
 from photofix.ui.tool_options import MAX_BRUSH, ToolOptions
 
 DEVICE_NAMES = {
@@ -101,6 +102,7 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, ToolMenus, Status
         )
         self.repair = RepairBrushes(self.controller)
         self.operations = OperationsPanel(REGISTRY)
+        self.pick = PickTools(self.controller, self.operations)
         self.history = HistoryPanel()
         self.jobs = JobStatusWidget()
 
@@ -216,6 +218,7 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, ToolMenus, Status
             ("hint", "Colour &Hint Brush", "K", "fa5s.palette", "Paint colour hints"),
             ("heal", "Spot &Healing Brush", "J", "fa5s.band-aid", HEAL_TIP),
             ("clone", "Clone &Stamp", "S", "fa5s.stamp", CLONE_TIP),
+            *PICK_TOOL_ACTIONS,
         ):
             act = a(
                 f"tool_{key}",

@@ -44,7 +44,7 @@ class BrushStrokes(QObject):
         if doc is None or self.active():
             return
         tool = ws.view.tool
-        if tool in ("heal", "clone"):  # their own strokes: see repair_brushes
+        if tool not in ("brush", "eraser", "hint"):  # the others: repair_brushes, pick_tools
             return
         alt = bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.AltModifier)
         self._erase = (tool == "eraser") != alt

@@ -33,7 +33,24 @@ if TYPE_CHECKING:
     from photofix.ui.repair_brushes import RepairBrushes
     from photofix.ui.settings import Settings
 
-REPAIR_KEYS = ("tool_heal", "tool_clone")
+REPAIR_KEYS = ("tool_heal", "tool_clone", "tool_crop", "tool_straighten", "tool_neutral")
+PICK_TOOL_ACTIONS = (
+    ("crop", "&Crop Tool", "C", "fa5s.crop-alt", "Drag the rectangle to keep"),
+    (
+        "straighten",
+        "Straigh&ten Tool",
+        "L",
+        "fa5s.ruler",
+        "Draw a line along a horizon or an edge: the image turns to make it level",
+    ),
+    (
+        "neutral",
+        "&White Balance Picker",
+        "I",
+        "fa5s.eye-dropper",
+        "Click something that should be neutral grey",
+    ),
+)
 HEAL_TIP = "Paint over a speck or crack: on release it is filled from its surroundings"
 CLONE_TIP = "Alt-click where to copy from, then paint where the copy goes"
 NO_COMPARE_KEY = "N"
