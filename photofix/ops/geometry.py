@@ -21,15 +21,16 @@ from photofix.core.errors import OperationError
 from photofix.ops.registry import Layers, OpContext, Operation, Param
 
 # Print and frame ratios offered by the crop tool, long side : short side ("original" is the
-# image's own ratio, "free" none). The box takes the orientation of the image.
+# image's own ratio, "free" none): 5:4 is 8x10 in, 7:5 is 5x7, 3:2 is 4x6 (and 35 mm). The box
+# keeps its own orientation.
 RATIOS: dict[str, tuple[float, float] | None] = {
     "free": None,
     "original": None,
     "1:1": (1, 1),
-    "5:4 (8x10)": (5, 4),
+    "5:4": (5, 4),
     "4:3": (4, 3),
-    "7:5 (5x7)": (7, 5),
-    "3:2 (4x6)": (3, 2),
+    "7:5": (7, 5),
+    "3:2": (3, 2),
     "16:9": (16, 9),
 }
 FILLS = ("white", "black", "transparent")
@@ -224,7 +225,7 @@ CROP = Operation(
             "ratio",
             "choice",
             "free",
-            "shrink the box to this ratio, centred",
+            "shrink the box to this ratio, centred (5:4 = 8x10, 7:5 = 5x7, 3:2 = 4x6)",
             choices=tuple(RATIOS),
         ),
     ),

@@ -38,13 +38,16 @@ the original: Save writes a new file unless you say otherwise.</li>
 <li><b>Several prints on one scan?</b> Operations ▸ <i>Split a scan of several prints</i> cuts
 each one out, upright. On the command line:
 <code>photofix process page.tif -o prints/ --op split-scan</code>.</li>
-<li><b>Crop and straighten</b>: <i>Straighten</i> turns by a small angle and crops the tilted
-edges away; <i>Crop</i> keeps a rectangle, with print ratios (5x7, 4x6, 8x10).</li>
+<li><b>Crop and straighten</b>: with the <b>Straighten tool (L)</b> draw a line along a
+horizon or the edge of the print: the picture turns to make it level and the tilted edges are
+cropped away. The <b>Crop tool (C)</b> keeps the rectangle you drag (the Crop form's ratio,
+e.g. 5x7, shapes it).</li>
 <li><b>Dust and scratches</b>: <i>Find dust and scratches</i> proposes a mask to check, then
 <i>Fill</i>. For single specks use the <b>spot healing brush (J)</b>: paint over the speck and
 let go; the <b>clone stamp (S)</b> copies from a place you Alt-click.</li>
 <li><b>Tones and colour</b>: <i>Fade</i> restores faded dyes; <i>Levels</i>, <i>Curves</i>,
-<i>Exposure</i> and <i>White balance</i> (the x, y of something that should be grey) fine-tune.
+<i>Exposure</i> and the <b>White Balance picker (I)</b>, a click on something that should be
+grey, fine-tune.
 <i>Grayscale</i> saves a single gray channel; <i>Tone</i> adds sepia or another toner.</li>
 <li><b>Compare</b> with Y (side by side), Shift+Y (split), or hold backslash. Every step is in
 History: click a row to go back to it.</li>

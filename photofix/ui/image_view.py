@@ -56,6 +56,7 @@ class ImageView(QGraphicsView):
     compare_moved = Signal(float)
     before_held = Signal(bool)
     files_dropped = Signal(list)
+    tool_changed = Signal(str)
 
     def __init__(self, parent=None, *, interactive: bool = True) -> None:
         super().__init__(parent)
@@ -210,6 +211,7 @@ class ImageView(QGraphicsView):
             raise ValueError(f"unknown tool {tool!r}")
         self._tool = tool
         self._update_cursor()
+        self.tool_changed.emit(tool)
 
     def set_brush_radius(self, radius: float) -> None:
         self.brush_cursor.set_radius(radius)

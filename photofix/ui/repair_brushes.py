@@ -97,6 +97,7 @@ class RepairBrushes(QObject):
         view.stroke_finished.connect(self.finish)
         view.cursor_moved.connect(self._on_cursor_moved)
         view.cursor_left.connect(lambda: self.source_item.setVisible(False))
+        view.tool_changed.connect(lambda tool: tool == "clone" or self.source_item.hide())
         workspace.document_changed.connect(self.forget_source)
 
     # -- state -------------------------------------------------------------------------------
