@@ -12,8 +12,8 @@ import os
 import numpy as np
 import pytest
 
-from photofix.inference.device import DevicePolicy, ResolvedDevice
 from photofix.core.progress import Progress
+from photofix.inference.device import DevicePolicy, ResolvedDevice
 from photofix.inference.runner import ModelRunner
 from photofix.inference.tile_budget import SAFETY, MpsMemory, fit_tile, memory_for, probe_budget
 from photofix.models.spec import ModelSpec, PackageWeights, Tiling
