@@ -58,7 +58,10 @@ class ApplyResultCommand:
             if name in layers and layers[name] is None:
                 layers[name] = np.zeros(shape, np.float32 if name == "hints" else bool)
         recorded = {**self.params, **self.extra}
-        return document.commit(self.label(), layers, op=self.op.name, params=recorded)
+        # an operation may change what the file will say (grayscale: one channel; a quarter
+        # turn: the DPI swapped); Document.commit keeps it undoably
+        meta = self.result.meta
+        return document.commit(self.label(), layers, op=self.op.name, params=recorded, meta=meta)
 
 
 @dataclass

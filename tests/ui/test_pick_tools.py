@@ -63,3 +63,23 @@ def test_white_balance_picker_neutralises_the_clicked_grey(window, tmp_path, pho
     assert doc.history.steps[-1].op == "white-balance"
     card = doc.image[50:70, 50:70].reshape(-1, 3).mean(axis=0)
     assert np.ptp(card) < 0.01
+
+
+def test_grayscale_in_the_window_saves_one_channel_and_undo_restores_colour(
+    window, tmp_path, qtbot
+) -> None:
+    from photofix.ops import REGISTRY
+    from photofix.ui.controller import PreviewRequest
+
+    opened(window)
+    doc = window.controller.document
+    with qtbot.waitSignal(window.service.finished, timeout=20_000):
+        window.controller.apply_operation(PreviewRequest(REGISTRY.get("grayscale"), {}))
+    wait_idle(window)
+    assert doc.meta.grayscale
+    window.save_to(tmp_path / "gray.png")
+    wait_idle(window)
+    info = imageio.read_info(tmp_path / "gray.png")
+    assert info.grayscale and info.source_mode == "L"
+    window.actions["undo"].trigger()
+    assert not doc.meta.grayscale
