@@ -29,11 +29,11 @@ from scipy.sparse.linalg import spsolve
 
 from photofix.core.errors import OperationError
 from photofix.inference.progress import Progress
-from photofix.ops.patchmatch import inpaint_patch
+from photofix.ops.patchmatch import inpaint_fast, inpaint_patch
 from photofix.ops.registry import Layers, OpContext, Operation, Param, blend
 
 MIN_CONTEXT = 24  # px of surroundings around a stroke, at the least
-_HARMONIC_LIMIT = 400_000  # unknowns; past this the membrane is solved on a coarser grid
+_HARMONIC_LIMIT = 250_000  # unknowns of the sparse Laplace solve
 
 
 def harmonic_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -101,7 +101,12 @@ def heal(
         crop = out[y0:y1, x0:x1]
         sub = progress.sub((i - 1) / (n_labels - 1), i / (n_labels - 1))
         textured = inpaint_patch(crop, hole, sub)
-        smooth = harmonic_fill(crop, hole)
+        # the exact membrane up to a few hundred thousand pixels; past that, Telea's fast
+        # marching continues the tones as smoothly for a fraction of the memory
+        if int(hole.sum()) <= _HARMONIC_LIMIT:
+            smooth = harmonic_fill(crop, hole)
+        else:
+            smooth = inpaint_fast(crop, hole)
         healed = np.clip(0.5 * (textured + smooth), 0.0, 1.0)
         crop[hole] = healed[hole]
     return out
