@@ -2,8 +2,8 @@
 
 Drives the real window offscreen as a user would: spot-heals the dust on the sample scan
 (strokes on the specks the sample was made with) and compares before/after, copies with the
-clone stamp, draws a straightening line, and opens the split-scan review, the Models dialog,
-the shortcut sheet and the upscale form.
+clone stamp, draws a straightening line and a crop rectangle, and opens the split-scan
+review, the Models dialog, the shortcut sheet and the upscale form.
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/tools_screenshots.py
 """
 
@@ -113,6 +113,16 @@ def main() -> None:
         app.processEvents()
         window.view.viewport().grab().save(str(OUT / "tools-straighten.png"))
         window.pick.line.setVisible(False)
+        window.pick._start = None
+
+        # crop: the rectangle being dragged, the Crop form beside it
+        window.actions["tool_crop"].setChecked(True)
+        window.operations.select("crop")
+        window.pick.start(QPointF(110, 40))
+        window.pick.move(QPointF(430, 470))
+        app.processEvents()
+        window.grab().save(str(OUT / "tools-crop.png"))
+        window.pick.rect.setVisible(False)
         window.pick._start = None
 
         # the upscale form says what it will make
