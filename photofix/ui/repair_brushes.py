@@ -30,8 +30,9 @@ from PySide6.QtWidgets import (
 from photofix.core.errors import PhotoFixError
 from photofix.core.history import Step
 from photofix.core.mask import paint_stroke
-from photofix.ops import REGISTRY, Layers, OpContext, run_operation
-from photofix.ui.commands import ApplyResultCommand, describe_params
+from photofix.ops import REGISTRY, Layers, OpContext
+from photofix.ops.steps import StepRequest, commit, run_step
+from photofix.ui.commands import describe_params
 
 if TYPE_CHECKING:
     from photofix.ui.controller import WorkspaceController
@@ -211,19 +212,20 @@ class RepairBrushes(QObject):
         else:
             params = {}
         op = REGISTRY.get(tool)
-        resolved = op.resolve(params)
-        layers = Layers(image=doc.image, alpha=doc.alpha, mask=mask, meta=doc.meta)
+        # the stroke is the step's own painted mask: recorded with it, so a recipe replays it
+        request = StepRequest(op, params, label=op.title, mask=mask)
+        layers = Layers(image=doc.image, alpha=doc.alpha, meta=doc.meta, source=doc.path)
         # at once, on this thread: the work is confined to a crop around the stroke (a speck
         # heals in tens of milliseconds), and the next stroke then starts from this result
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            result = run_operation(op, layers, resolved, OpContext(device=ws.device_policy()))
+            result = run_step(request, layers, OpContext(device=ws.device_policy()))
         except PhotoFixError as exc:
             ws.error.emit(f"{op.title} failed", str(exc))
             return None
         finally:
             QApplication.restoreOverrideCursor()
-        step = ApplyResultCommand(op, resolved, result).execute(doc)
+        step = commit(doc, result)
         if step is not None:
-            ws.message.emit(f"{op.title}: {describe_params(resolved) or 'one stroke'}")
+            ws.message.emit(f"{op.title}: {describe_params(result.params) or 'one stroke'}")
         return step

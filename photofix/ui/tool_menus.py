@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QFileDialog
 from photofix.core import imageio
 from photofix.core.errors import PhotoFixError
 from photofix.ops.registry import Layers
-from photofix.ops.steps import MASK_PAINT
+from photofix.ops.steps import MASK_PAINT, StepRequest, commit, layers_of, run_step
 from photofix.ui.help_dialog import HelpDialog
 from photofix.ui.models_dialog import ModelsDialog
 from photofix.ui.split_scan_dialog import SplitScanDialog
@@ -166,7 +166,8 @@ class ToolMenus:
         except PhotoFixError as exc:
             self._on_error("Cannot load the mask", str(exc))  # type: ignore[attr-defined]
             return False
-        step = doc.commit(f"Mask from {Path(path).name}", {"mask": mask}, op=MASK_PAINT.name)
+        request = StepRequest(MASK_PAINT, label=f"Mask from {Path(path).name}", mask=mask)
+        step = commit(doc, run_step(request, layers_of(doc)))
         if step is None:
             self.controller.message.emit("The loaded mask is the one already there.")
         elif not self.settings.overlay_visible:

@@ -64,7 +64,7 @@ def test_cancel_button_says_cancelling_at_once(qtbot) -> None:
     assert widget.eta.text() == "Cancelling…"
 
 
-def test_open_recent_tells_same_named_files_apart_and_lists_saves(window, tmp_path) -> None:
+def test_open_recent_tells_same_named_files_apart_and_lists_saves(window, tmp_path, qtbot) -> None:
     assert recent_labels(["/a/1950/a.png", "/a/1960/a.png", "/b/c.png"]) == [
         "a.png — 1950", "a.png — 1960", "c.png",
     ]  # fmt: skip
@@ -78,10 +78,12 @@ def test_open_recent_tells_same_named_files_apart_and_lists_saves(window, tmp_pa
     texts = [a.text() for a in window.recent_menu.actions() if a.text()]
     assert texts[:2] == ["a.png — two", "a.png — one"]
     window.save_to(tmp_path / "restored.png")
-    wait_idle(window)
+
+    def listed() -> None:
+        assert window.recent_menu.actions()[0].text() == "restored.png"
+
+    qtbot.waitUntil(listed, timeout=20_000)
     assert (tmp_path / "restored.png").is_file()
-    texts = [a.text() for a in window.recent_menu.actions() if a.text()]
-    assert texts[0] == "restored.png"
 
 
 def test_masks_save_and_load_as_png_from_the_mask_menu(window, tmp_path) -> None:
