@@ -25,8 +25,10 @@ def test_split_scan_writes_one_file_per_print(tmp_path, capsys, photos) -> None:
         capsys, "process", src, "-o", tmp_path / "prints", "--op", "split-scan", "-q"
     )
     assert code == 0, err
-    names = sorted(p.name for p in (tmp_path / "prints").iterdir())
+    names = sorted(p.name for p in (tmp_path / "prints").glob("*.png"))
     assert names == ["page-1.png", "page-2.png", "page-3.png"]
+    # each print carries the record of how it was made, beside it
+    assert all((tmp_path / "prints" / f"{n}.photofix.json").is_file() for n in names)
     for i, (_, _, (w, h)) in enumerate(PRINTS, 1):
         info = imageio.read_info(tmp_path / "prints" / f"page-{i}.png")
         assert abs(info.width - w) <= 4 and abs(info.height - h) <= 4
