@@ -4,7 +4,19 @@ The registry is an explicit, ordered list of imports: no discovery, so PyInstall
 module and the order in menus is stable.
 """
 
-from photofix.ops import colorize, defects, denoise, fade, inpaint, jpeg_clean, resize, upscale
+from photofix.ops import (
+    colorize,
+    deblur,
+    defects,
+    denoise,
+    even_light,
+    fade,
+    inpaint,
+    jpeg_clean,
+    resize,
+    sharpen,
+    upscale,
+)
 from photofix.ops.registry import (
     Layers,
     OpContext,
@@ -26,6 +38,9 @@ REGISTRY = OperationRegistry(
         upscale.OPERATION,
         resize.OPERATION,
         colorize.OPERATION,
+        deblur.OPERATION,
+        sharpen.OPERATION,
+        even_light.OPERATION,
     ]
 )
 
