@@ -28,7 +28,7 @@ from photofix.ops.psf import psf_from_params
 from photofix.ops.registry import AUTO, Layers, OpContext, Operation, Param
 
 MU_C = 0.18  # μ = MU_C·σ·‖k‖₂ (σ in [0,1] units), calibrated in bench_deblur.py
-ESTIMATED_KERNEL_MU = 3.0  # a blind estimate is not exact: regularise it harder
+ESTIMATED_KERNEL_MU = 3.0  # a blind estimate is not exact: regularise it harder (calibrated)
 MIN_REGION = 48
 
 
@@ -111,7 +111,7 @@ def deblur_image(
     if method == "rl":
         sigma = max(noise, 0.3) / 255.0
 
-        def solve(frame: np.ndarray, kk: np.ndarray) -> np.ndarray:
+        def solve(frame: np.ndarray, kk: np.ndarray, valid=None) -> np.ndarray:
             return deconv.richardson_lucy(
                 frame,
                 kk,
@@ -123,8 +123,8 @@ def deblur_image(
     else:
         mu = regularisation(noise, k, strength) * (ESTIMATED_KERNEL_MU if estimated else 1.0)
 
-        def solve(frame: np.ndarray, kk: np.ndarray) -> np.ndarray:
-            return deconv.hyper_laplacian(frame, kk, mu, check=ctx.progress.check)
+        def solve(frame: np.ndarray, kk: np.ndarray, valid=None) -> np.ndarray:
+            return deconv.hyper_laplacian(frame, kk, mu, check=ctx.progress.check, valid=valid)
 
     out = deconv.deconvolve_image(
         np.ascontiguousarray(src, np.float32),

@@ -22,6 +22,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from scipy import optimize
 
 from photofix.ops.registry import Layers, OpContext, Operation, Param
 
@@ -37,7 +38,10 @@ def _basis(h: int, w: int, terms: tuple[str, ...]) -> np.ndarray:
     x = (xs + 0.5) / w * 2 - 1
     y = (ys + 0.5) / h * 2 - 1
     r2 = (x * x + y * y) / 2.0
-    table = {"x": x, "y": y, "r2": r2, "r4": r2 * r2}
+    # the vignette as u·(r² − r⁴/2) + v·r⁴/2: with u, v ≤ 0 the light falls off monotonically
+    # from the centre (never brighter towards the corners), which a picture's own content
+    # often is but lens and lamp fall-off never are
+    table = {"x": x, "y": y, "r2": r2 - r2 * r2 / 2, "r4": r2 * r2 / 2}
     return np.stack([table[t].ravel() for t in terms], axis=1)
 
 
@@ -56,7 +60,7 @@ def _entropy(values: np.ndarray, weights: np.ndarray, lo: float, hi: float) -> f
     return float(-(p * np.log(p)).sum())
 
 
-def fit_shading(image: np.ndarray, model: str = "both") -> np.ndarray:
+def fit_shading(image: np.ndarray, model: str = "vignette") -> np.ndarray:
     """Log-gain coefficients of the model's terms, fitted robustly to the log-luminance
     gradients (a picture's own gradients are sparse: large at edges, near zero elsewhere;
     the shading's are small and everywhere)."""
@@ -74,16 +78,19 @@ def fit_shading(image: np.ndarray, model: str = "both") -> np.ndarray:
     a = np.concatenate([bx[okx], by[oky]])
     b = np.concatenate([gx[okx], gy[oky]])
     coef = np.zeros(a.shape[1])
+    radial = np.array([t in ("r2", "r4") for t in MODELS[model]])
+    lower = np.full(a.shape[1], -np.inf)
+    upper = np.where(radial, 0.0, np.inf)
     scale = max(float(np.median(np.abs(b))), 1e-4)
     for _ in range(30):  # IRLS for a Cauchy loss: edges get almost no weight
         r = b - a @ coef
         wgt = 1.0 / (1.0 + (r / scale) ** 2)
-        aw = a * wgt[:, None]
-        coef = np.linalg.lstsq(aw.T @ a, aw.T @ b, rcond=None)[0]
+        sw_ = np.sqrt(wgt)
+        coef = optimize.lsq_linear(a * sw_[:, None], b * sw_, bounds=(lower, upper)).x
     return coef
 
 
-def even_light(image: np.ndarray, *, model: str = "both", strength: float = 1.0) -> np.ndarray:
+def even_light(image: np.ndarray, *, model: str = "vignette", strength: float = 1.0) -> np.ndarray:
     """Return ``image`` (float32 HxWx3 [0,1]) with its shading divided out."""
     img = np.asarray(image, np.float32)
     coef = fit_shading(img, model)
@@ -110,7 +117,7 @@ OPERATION = Operation(
         Param(
             "model",
             "choice",
-            "both",
+            "vignette",
             "shading to remove: vignette, gradient or both",
             choices=tuple(MODELS),
         ),

@@ -65,8 +65,8 @@ def test_tiles_meet_without_seams(photos) -> None:
     k = gaussian_psf(1.5)
     soft, _ = blurred(photos["chelsea"], k, noise=1.0, top=40, left=40, size=200)
 
-    def solve(f, kk):
-        return hyper_laplacian(f, kk, 2e-4)
+    def solve(f, kk, valid=None):
+        return hyper_laplacian(f, kk, 2e-4, valid=valid)
 
     whole = deconvolve_image(soft, k, solve, tile=1024)
     tiled = deconvolve_image(soft, k, solve, tile=64)
