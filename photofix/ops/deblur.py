@@ -30,6 +30,7 @@ from photofix.ops.registry import AUTO, Layers, OpContext, Operation, Param
 MU_C = 0.18  # μ = MU_C·σ·‖k‖₂ (σ in [0,1] units), calibrated in bench_deblur.py
 ESTIMATED_KERNEL_MU = 3.0  # a blind estimate is not exact: regularise it harder (calibrated)
 MIN_REGION = 48
+SHAKE_KERNEL = 31  # px: the largest shake kernel psf=auto estimates in a region
 
 
 def regularisation(noise_sigma: float, k: np.ndarray, strength: float = 1.0) -> float:
@@ -79,7 +80,7 @@ def choose_psf(
         x, y, w, h = box
         ctx.progress.update(0.02, "Estimating the blur kernel in the region")
         k = estimate_free_kernel(
-            image[y : y + h, x : x + w], params["kernel_size"], check=ctx.progress.check
+            image[y : y + h, x : x + w], SHAKE_KERNEL, check=ctx.progress.check
         )
         return k, f"kernel estimated in region {x},{y},{w},{h} ({k.shape[0]} px)", "free"
     ctx.progress.update(0.02, "Estimating the blur")
@@ -161,7 +162,6 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
         noise=noise,
         strength=params["strength"],
         method=params["method"],
-        iterations=params["iterations"],
         estimated=source == "free",
         ctx=ctx,
     )
@@ -187,11 +187,9 @@ OPERATION = Operation(
         Param("angle", "float", 0.0, "motion angle, degrees counter-clockwise", -360.0, 360.0),
         Param("kernel", "str", "", "grayscale PNG of the blur (psf=kernel)"),
         Param("region", "str", "", "x,y,w,h to estimate a shake kernel in (psf=auto)"),
-        Param("kernel_size", "int", 31, "largest shake kernel to estimate, px", 5, 101),
         Param("strength", "float", 1.0, "deblur harder (>1, noisier) or gentler (<1)", 0.1, 10.0),
         Param("noise", "float", AUTO, "noise sigma in 8-bit levels, or auto", 0.0, 50.0, True),
         Param("method", "choice", "hl", "solver: hl (hyper-Laplacian) or rl", choices=("hl", "rl")),
-        Param("iterations", "int", deconv.RL_ITERATIONS, "Richardson-Lucy iterations", 1, 500),
     ),
     run=_run,
 )
