@@ -4,8 +4,9 @@ Non-blind deconvolution (:mod:`photofix.ops.deconv`) with the point-spread funct
 names — ``psf=gaussian`` (``sigma``), ``disk`` (defocus ``radius``), ``motion`` (``length``,
 ``angle`` in degrees counter-clockwise from the x axis), ``kernel`` (``kernel=FILE``, a
 grayscale PNG) — or ``psf=auto``: a Gaussian or defocus disk estimated from the whole picture,
-or, when a ``region`` (``x,y,w,h`` in pixels) is given or a mask is painted, any kernel (camera
-shake) estimated blindly inside it (:mod:`photofix.ops.psf_estimate`).
+or, when a ``region`` (``x,y,w,h`` in pixels) is given, any kernel (camera shake) estimated
+blindly inside it (:mod:`photofix.ops.psf_estimate`); ``psf=shake`` does the same in the
+region or in the painted mask's bounding box (the mask is not used otherwise).
 
 The default solver is the hyper-Laplacian prior of Krishnan & Fergus; ``method=rl`` is damped
 Richardson–Lucy. Regularisation is noise-aware: ``μ = 0.18 · σ · ‖k‖₂ / strength`` with σ the
@@ -69,12 +70,17 @@ def choose_psf(
     from photofix.ops.psf import disk_psf, gaussian_psf
     from photofix.ops.psf_estimate import estimate_free_kernel, estimate_parametric
 
-    if params["psf"] != AUTO:
+    if params["psf"] not in (AUTO, "shake"):
         return psf_from_params(dict(params)), params["psf"], "given"
     box = None
     if params["region"]:
         box = parse_region(params["region"], image.shape[:2])
-    elif (box := _mask_box(mask)) is not None:
+    elif params["psf"] == "shake":
+        box = _mask_box(mask)
+        if box is None:
+            raise OperationError(
+                "psf=shake needs region=x,y,w,h or a painted mask over a detailed, shaken area"
+            )
         box = parse_region(",".join(map(str, box)), image.shape[:2])
     if box is not None:
         x, y, w, h = box
@@ -177,8 +183,9 @@ OPERATION = Operation(
             "psf",
             "choice",
             AUTO,
-            "blur shape: gaussian, disk (defocus), motion, kernel (file) or auto",
-            choices=("gaussian", "disk", "motion", "kernel"),
+            "blur: gaussian, disk (defocus), motion, kernel (file), shake (estimated"
+            " in region/mask) or auto",
+            choices=("gaussian", "disk", "motion", "kernel", "shake"),
             allow_auto=True,
         ),
         Param("sigma", "float", 1.5, "gaussian blur size in px", 0.2, 25.0),
@@ -186,9 +193,11 @@ OPERATION = Operation(
         Param("length", "float", 9.0, "motion length in px", 1.0, 120.0),
         Param("angle", "float", 0.0, "motion angle, degrees counter-clockwise", -360.0, 360.0),
         Param("kernel", "str", "", "grayscale PNG of the blur (psf=kernel)"),
-        Param("region", "str", "", "x,y,w,h to estimate a shake kernel in (psf=auto)"),
+        Param("region", "str", "", "x,y,w,h to estimate a shake kernel in (auto/shake)"),
         Param("strength", "float", 1.0, "deblur harder (>1, noisier) or gentler (<1)", 0.1, 10.0),
-        Param("noise", "float", AUTO, "noise sigma in 8-bit levels, or auto", 0.0, 50.0, True),
+        Param(
+            "noise", "float", AUTO, "noise sigma in 8-bit levels, or auto", 0, 50, allow_auto=True
+        ),
         Param("method", "choice", "hl", "solver: hl (hyper-Laplacian) or rl", choices=("hl", "rl")),
     ),
     run=_run,

@@ -284,6 +284,22 @@ def _spans(n: int, tile: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(edges))
 
 
+def specular(clipped: np.ndarray, ks: int) -> np.ndarray:
+    """The clipped pixels that belong to small highlights (components of at most (3·ks)² px).
+
+    A specular highlight was brighter than white before the blur and breaks the blur model;
+    a large white area (a print's border, a white dress) holds no detail to restore, and
+    leaving it out of the data term would only cost precision (and time) around it.
+    """
+    if not clipped.any():
+        return clipped
+    lab, n = ndimage.label(clipped)
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    small = sizes <= (3 * ks) ** 2
+    small[0] = False
+    return small[lab]
+
+
 def deconvolve_image(
     image: np.ndarray,
     k: np.ndarray,
@@ -323,7 +339,7 @@ def deconvolve_image(
         )
         frame = pad_consistent(part, pad, k)
         frame = edge_taper(frame, k, min(margin, 2 * ks + 8))
-        sat = part >= SATURATED
+        sat = specular(part >= SATURATED, ks)
         if sat.any():
             # clipped highlights (and their 1 px rim) do not obey the blur model
             valid = np.ones(frame.shape, bool)

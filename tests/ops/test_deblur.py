@@ -104,6 +104,7 @@ def test_deblur_keeps_16_bit(tmp_path, capsys, photos) -> None:
         ("deblur:psf=auto,region=1,2,3", "x,y,w,h"),
         ("deblur:psf=auto,region=0,0,10,10", "at least"),
         ("deblur:strength=0", "strength"),
+        ("deblur:psf=shake", "region=x,y,w,h or a painted mask"),
     ],
 )
 def test_bad_parameters_give_one_clear_error(photos, spec: str, message: str) -> None:
@@ -152,3 +153,9 @@ def test_even_light_flattens_a_vignette() -> None:
     after = np.abs(out - card)[card == 0.7].mean()
     assert after < 0.3 * before, (before, after)
     assert out.dtype == np.float32 and out.shape == lit.shape
+
+
+def test_auto_words_are_accepted_from_the_command_line() -> None:
+    op = REGISTRY.get("deblur")
+    assert op.resolve({"noise": "auto", "psf": "auto"})["noise"] == "auto"
+    assert REGISTRY.get("sharpen").resolve({"radius": "auto"})["radius"] == "auto"
