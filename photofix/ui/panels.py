@@ -98,6 +98,10 @@ PURPOSES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     ("Size", (("upscale", "fa5s.expand-arrows-alt"), ("resize", "fa5s.ruler-combined"))),
+    (
+        "Sharpness and light",
+        (("deblur", "fa5s.bullseye"), ("sharpen", "fa5s.eye"), ("even-light", "fa5s.sun")),
+    ),
 )
 OTHER_ICON = "fa5s.sliders-h"
 # Operations that change only the pixels under the mask (the brush stroke).

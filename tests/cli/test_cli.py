@@ -241,7 +241,7 @@ def test_mask_in_and_out_follow_the_chain(tmp_path, capsys, photos) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--op", "sharpen"], "unknown operation 'sharpen'"),
+        (["--op", "frobnicate"], "unknown operation 'frobnicate'"),
         (["--op", "resize:scale=abc"], "must be a number"),
         (["--op", "resize"], "needs one of scale"),
         ([], "at least one --op"),

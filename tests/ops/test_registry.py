@@ -13,8 +13,9 @@ from photofix.ops.registry import Param, blend
 def test_registry_lists_the_shipped_operations_in_order() -> None:
     assert REGISTRY.names() == [
         "fade", "denoise", "jpeg-clean", "detect-defects", "remove-defects", "inpaint",
-        "upscale", "resize", "colorize", "heal", "clone", "crop", "rotate", "straighten",
-        "split-scan", "levels", "curves", "exposure", "white-balance", "grayscale", "tone",
+        "upscale", "resize", "colorize", "deblur", "sharpen", "even-light", "heal", "clone",
+        "crop", "rotate", "straighten", "split-scan", "levels", "curves", "exposure",
+        "white-balance", "grayscale", "tone",
     ]  # fmt: skip
     with pytest.raises(OperationError, match=r"unknown operation .blurr.*fade"):
         REGISTRY.get("blurr")
