@@ -39,9 +39,11 @@ from photofix import __version__
 from photofix.core.errors import PhotoFixError
 from photofix.inference.service import InferenceService
 from photofix.ops import REGISTRY
+from photofix.ui.about import show_about
 from photofix.ui.controller import WorkspaceController
 from photofix.ui.icons import icon, swatch
 from photofix.ui.image_view import ImageView
+from photofix.ui.logs import show_logs
 from photofix.ui.panels import HistoryPanel, JobStatusWidget, OperationsPanel
 from photofix.ui.session import SessionSnapshot, SessionStore
 from photofix.ui.settings import DEFAULT_MASK_COLOUR, MASK_COLOURS, Settings
@@ -330,6 +332,7 @@ class MainWindow(QMainWindow):
             )
             devices.addAction(act)
         a("about", "&About PhotoFix", self._on_about_requested, None)
+        a("show_logs", "Show &Logs", lambda: show_logs(self), None, tip="Open the log folder")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -391,6 +394,7 @@ class MainWindow(QMainWindow):
         ops.addAction(self.actions["cancel"])
 
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.actions["show_logs"])
         help_menu.addAction(self.actions["about"])
 
     def _build_toolbars(self) -> None:
@@ -915,11 +919,7 @@ class MainWindow(QMainWindow):
             self._show_operations_dock()
 
     def _on_about_requested(self) -> None:
-        QMessageBox.about(
-            self,
-            "About PhotoFix",
-            f"PhotoFix {__version__}\nRestoration of scanned photographs.\nGPL-3.0-or-later.",
-        )
+        show_about(self)
 
     # -- status ------------------------------------------------------------------------------
     def _on_zoom_changed(self, zoom: float) -> None:
