@@ -76,8 +76,9 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
         sys.stdout = stream or _devnull()
     if sys.stderr is None:
         sys.stderr = stream or _devnull()
-    if stream is not None:
+    if stream is not None and not faulthandler.is_enabled():
         faulthandler.enable(file=stream)  # native crashes leave a traceback in the log
+        _state["faulthandler"] = True
 
     previous_hook = sys.excepthook
 
@@ -85,6 +86,7 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
         log.critical("uncaught exception", exc_info=(kind, value, tb))
         previous_hook(kind, value, tb)
 
+    _state["excepthook"] = previous_hook
     sys.excepthook = excepthook
     _install_qt_handler()
     log.info(
@@ -95,6 +97,23 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
         "bundle" if getattr(sys, "frozen", False) else "source",
     )
     return path
+
+
+def stop_logging() -> None:
+    """Undo :func:`setup_logging` (tests; a later call starts again)."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    handler = _state.pop("handler", None)
+    if isinstance(handler, logging.Handler):
+        log.removeHandler(handler)
+        handler.close()
+    hook = _state.pop("excepthook", None)
+    if hook is not None:
+        sys.excepthook = hook  # type: ignore[assignment]
+    if _state.get("faulthandler"):
+        faulthandler.disable()
+    qInstallMessageHandler(None)
+    _state.clear()
 
 
 def _devnull() -> IO[str]:
