@@ -25,7 +25,7 @@ bash scripts/setup.sh
 version=$(.venv/bin/python -c 'import photofix; print(photofix.__version__)')
 
 .venv/bin/pyinstaller --noconfirm --clean --log-level WARN \
-  --distpath dist --workpath build/pyinstaller packaging/photofix.spec -- "${spec_args[@]}"
+  --distpath dist --workpath build/pyinstaller packaging/photofix.spec -- ${spec_args[@]+"${spec_args[@]}"}
 echo "build_linux: bundle dist/PhotoFix: $(du -sm dist/PhotoFix | cut -f1) MB"
 
 if (( smoke )); then

@@ -53,6 +53,11 @@ EXCLUDED_MODULES = [
     "PySide6.QtDesigner",
     "PySide6.QtHelp",
     "PySide6.QtUiTools",
+    # pulled in by torch's optional tooling (pretty-printing, graph passes), never by PhotoFix
+    "pygments",
+    "setuptools",
+    "pydoc_data",
+    "jinja2",
 ]
 
 # Files dropped from the bundle, as glob patterns on their path inside it ("/" separators).
@@ -65,6 +70,12 @@ DROP = [
     "torch/lib/*.a",
     "torch/lib/*.lib",
     "torch/lib/*.pdb",
+    "torch/lib/*_test.so",
+    "torch/lib/*_test.dll",
+    "torch/lib/libaoti_custom_ops.*",
+    "torch/lib/libbackend_with_compiler.*",
+    "torch/lib/aoti_custom_ops.dll",
+    "torch/lib/backend_with_compiler.dll",
     "torch/_inductor/*",
     "torch/utils/benchmark/*",
     "torchgen/*",
@@ -82,6 +93,19 @@ DROP = [
     "PySide6/Qt/plugins/printsupport/*",
     "PySide6/Qt/plugins/qmltooling/*",
     "PySide6/Qt/plugins/designer/*",
+    # embedded-device platforms (framebuffer, EGLFS, VNC, Vulkan display) and their libraries;
+    # kept: xcb, wayland, offscreen, minimal, and the desktop's native platforms
+    "PySide6/Qt/plugins/platforms/libqeglfs.so",
+    "PySide6/Qt/plugins/platforms/libqlinuxfb.so",
+    "PySide6/Qt/plugins/platforms/libqminimalegl.so",
+    "PySide6/Qt/plugins/platforms/libqvkkhrdisplay.so",
+    "PySide6/Qt/plugins/platforms/libqvnc.so",
+    "PySide6/Qt/plugins/egldeviceintegrations/*",
+    "PySide6/Qt/lib/libQt6EglF*",
+    "libQt6EglF*",
+    "PySide6/Qt/plugins/wayland-graphics-integration-client/libvulkan-server.so",
+    "PySide6/Qt/plugins/wayland-graphics-integration-client/libdrm-egl-server.so",
+    "PySide6/Qt/plugins/wayland-graphics-integration-client/libdmabuf-server.so",
     "PySide6/Qt/plugins/imageformats/*qwebp*",
     "PySide6/Qt/plugins/imageformats/*qtga*",
     "PySide6/Qt/plugins/imageformats/*qwbmp*",
@@ -227,6 +251,14 @@ def macos_info_plist(version: str) -> dict:
             for name, uti, extensions in DOCUMENT_TYPES
         ],
     }
+
+
+def link_cli(folder: Path) -> None:
+    """Make ``photofix-cli`` beside ``PhotoFix`` a relative link to it (Linux, macOS)."""
+    link = folder / "photofix-cli"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to("PhotoFix")
 
 
 def bundle_size(folder: Path) -> int:

@@ -13,5 +13,5 @@ fi
 mkdir -p "$apps" "$icons"
 install -m 644 "$here/photofix.png" "$icons/photofix.png"
 sed "s|^Exec=PhotoFix|Exec=\"$here/PhotoFix\"|" "$here/photofix.desktop" > "$apps/photofix.desktop"
-command -v update-desktop-database >/dev/null && update-desktop-database "$apps" || true
+if command -v update-desktop-database >/dev/null; then update-desktop-database "$apps" || true; fi
 echo "PhotoFix added to the menu ($apps/photofix.desktop)"

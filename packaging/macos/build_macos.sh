@@ -28,7 +28,7 @@ venv=.venv-macos-$arch
 version=$("$venv/bin/python" -c 'import photofix; print(photofix.__version__)')
 
 "$venv/bin/pyinstaller" --noconfirm --clean --log-level WARN \
-  --distpath dist --workpath build/pyinstaller packaging/photofix.spec -- "${spec_args[@]}"
+  --distpath dist --workpath build/pyinstaller packaging/photofix.spec -- ${spec_args[@]+"${spec_args[@]}"}
 app=dist/PhotoFix.app
 echo "build_macos: $app: $(du -sm "$app" | cut -f1) MB ($arch)"
 

@@ -27,5 +27,5 @@ export WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$HOME/.wine-photofix}
 cd "$here"
 wine "$iscc" /Q "/DAppVersion=$version" "/DDistDir=$(winepath -w "$work/dist/PhotoFix")" \
   "/DOutputDir=$(winepath -w "$work/out")" photofix.iss
-ls "$work/out"/PhotoFix-"$version"-setup.exe >/dev/null
+ls "$work/out/PhotoFix-$version-setup.exe" >/dev/null
 echo "check_iss: photofix.iss compiles (Inno Setup $(basename "$(dirname "$(dirname "$iscc")")"), PhotoFix $version)"

@@ -33,6 +33,10 @@ from photofix.models.spec import PackageWeights  # noqa: E402
         "PySide6/Qt/plugins/tls/libqopensslbackend.so",
         "PySide6/Qt/lib/libQt6Quick.so.6",
         "PySide6\\Qt\\translations\\qt_fr.qm",
+        "PySide6/Qt/plugins/platforms/libqeglfs.so",
+        "PySide6/Qt/lib/libQt6EglFsKmsSupport.so.6",
+        "libQt6EglFSDeviceIntegration.so.6",
+        "torch/lib/libtorchbind_test.so",
     ],
 )
 def test_what_the_app_never_loads_is_dropped(dest: str) -> None:
