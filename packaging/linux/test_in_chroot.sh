@@ -3,7 +3,8 @@
 # only Debian's minbase, the system libraries the README lists for the bundle, and
 # python3 (to run packaging/smoke_test.py; the bundle brings its own Python).
 # Needs root and mmdebstrap (apt-get install mmdebstrap); the chroot is kept in $CHROOT
-# (default /var/tmp/photofix-deb12) for later runs.
+# (default /var/tmp/photofix-deb12) for later runs. The test runs without network
+# (unshare --net) where the kernel allows it.
 # Usage: sudo bash packaging/linux/test_in_chroot.sh [dist/PhotoFix] [smoke_test options...]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,5 +25,9 @@ mount --bind /proc "$chroot_dir/proc"
 mount --bind /dev "$chroot_dir/dev"
 trap 'umount "$chroot_dir/proc" "$chroot_dir/dev"; rm -rf "${chroot_dir:?}$inside"' EXIT
 echo "chroot: $(chroot "$chroot_dir" dpkg-query -W -f '.' | wc -c) Debian packages installed"
-chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
+# no network inside: a first start that tried to download anything would fail here
+netns=()
+if unshare --net true 2>/dev/null; then netns=(unshare --net); fi
+echo "chroot: network ${netns[*]:+cut off (unshare --net)}${netns[*]:-not isolated}"
+${netns[@]+"${netns[@]}"} chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
   python3 "$inside/packaging/smoke_test.py" "$inside/PhotoFix" "$@"

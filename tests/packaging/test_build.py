@@ -4,7 +4,8 @@ disk, so never run by default; ``pytest -m build tests/packaging``).
 Runs ``packaging/build_linux.sh`` (bundle, smoke test, tarball; an AppImage too when
 appimagetool is on PATH) and checks the issue's limits: the unpacked bundle at most 900 MB and
 the tarball at most 350 MB with every bundled model; then the smoke test once more against the
-finished bundle. ``PHOTOFIX_REUSE_BUILD=1`` checks an existing ``dist/`` instead of building.
+finished bundle; and that the Inno Setup script compiles (under wine, when installed).
+``PHOTOFIX_REUSE_BUILD=1`` checks an existing ``dist/`` instead of building.
 """
 
 from __future__ import annotations
@@ -65,3 +66,26 @@ def test_smoke_test_passes_against_the_bundle(built: Path) -> None:
     print(done.stdout, done.stderr)
     assert done.returncode == 0
     assert "smoke: passed" in done.stdout
+
+
+def _iscc() -> Path | None:
+    for base in (ROOT, Path.home()):
+        path = base / "node_modules" / "innosetup" / "bin" / "ISCC.exe"
+        if path.is_file():
+            return path
+    return None
+
+
+@pytest.mark.skipif(shutil.which("wine") is None, reason="needs Debian's wine (+ wine32:i386)")
+def test_inno_setup_script_compiles() -> None:
+    iscc = _iscc()
+    if iscc is None:
+        pytest.skip("npm install innosetup (Inno Setup's compiler) first")
+    done = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "windows" / "check_iss.sh"), str(iscc)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "photofix.iss compiles" in done.stdout
