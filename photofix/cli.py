@@ -20,9 +20,11 @@ from pathlib import Path
 from photofix import __version__
 from photofix.core import imageio
 from photofix.core.errors import PhotoFixError, SourceOverwrite
+from photofix.core.progress import Progress, ProgressInfo
+from photofix.core.recipe import StepRecord
 from photofix.inference.device import DevicePolicy
-from photofix.inference.progress import Progress, ProgressInfo
-from photofix.ops import REGISTRY, Layers, OpContext, parse_op_spec, run_operation
+from photofix.ops import REGISTRY, Layers, OpContext, parse_op_spec
+from photofix.ops.steps import HINT_PAINT, MASK_PAINT, StepRequest, check_steps, replay
 
 COMMANDS = ("info", "ops", "process", "models")
 WRITE_SUFFIX = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg"}
@@ -196,11 +198,9 @@ def _cmd_process(args: argparse.Namespace) -> int:
         raise CliError("nothing to do: give at least one --op (see 'photofix ops')")
     if not 1 <= args.quality <= 100:
         raise CliError("--quality must be between 1 and 100")
-    chain = []
-    for spec in args.op:
-        name, raw = parse_op_spec(spec)
-        op = REGISTRY.get(name)
-        chain.append((op, op.resolve(raw)))
+    chain = check_steps(
+        [StepRequest(REGISTRY.get(name), raw) for name, raw in map(parse_op_spec, args.op)]
+    )
     jobs = _plan_jobs(args)
     policy = DevicePolicy(preference=args.device, half_precision=not args.exact)
     failures = 0
@@ -242,34 +242,36 @@ def _plan_jobs(args: argparse.Namespace) -> list[_Job]:
     return jobs
 
 
-def _process_one(job: _Job, chain: list, args: argparse.Namespace, policy: DevicePolicy) -> None:
+def _process_one(
+    job: _Job, chain: list[StepRequest], args: argparse.Namespace, policy: DevicePolicy
+) -> list[StepRecord]:
+    """Load, run the chain through the step engine, save; returns the steps' records."""
     max_pixels = round(args.max_megapixels * 1e6) if args.max_megapixels > 0 else None
     loaded = imageio.load_image(job.source, max_pixels=max_pixels)
     h, w = loaded.rgb.shape[:2]
-    mask = None if args.mask is None else imageio.load_mask(args.mask, (h, w))
-    hints = hint_mask = None
+    steps = list(chain)
+    if args.mask is not None:  # a mask file is per-image data: recorded as a painted mask
+        mask = imageio.load_mask(args.mask, (h, w))
+        steps.insert(0, StepRequest(MASK_PAINT, label=f"Mask from {args.mask.name}", mask=mask))
     if args.hints is not None:
-        hints, hint_mask = imageio.load_hints(args.hints, (h, w))
-    layers = Layers(
-        loaded.rgb, loaded.alpha, mask, hints, hint_mask, meta=loaded.meta, source=job.source
-    )
+        hints = imageio.load_hints(args.hints, (h, w))
+        label = f"Hints from {args.hints.name}"
+        steps.insert(0, StepRequest(HINT_PAINT, label=label, hints=hints))
+    layers = Layers(loaded.rgb, loaded.alpha, meta=loaded.meta, source=job.source)
     protect = [] if args.overwrite_source else [job.source]
     _check_writable(job.target, protect)
 
     with _ProgressBar(job.source.name, enabled=not args.quiet) as bar:
         progress = Progress(bar.update, notice_callback=bar.notice)
-        for i, (op, params) in enumerate(chain):
-            ctx = OpContext(
-                progress=progress.sub(i / len(chain), (i + 1) / len(chain)), device=policy
-            )
-            layers = run_operation(op, layers, params, ctx)
+        done = replay(steps, layers, OpContext(progress=progress, device=policy))
+    layers = done.layers
 
     fmt = args.format or SUFFIX_FORMAT.get(job.target.suffix.lower())
     imageio.save_image(
         job.target,
         layers.image,
         alpha=layers.alpha,
-        meta=loaded.meta,
+        meta=layers.meta,
         format=fmt,
         bit_depth=args.bit_depth,
         quality=args.quality,
@@ -280,6 +282,7 @@ def _process_one(job: _Job, chain: list, args: argparse.Namespace, policy: Devic
             raise CliError("--save-mask: no operation produced a mask and none was given")
         job.mask_target.parent.mkdir(parents=True, exist_ok=True)
         imageio.save_mask(job.mask_target, layers.mask)
+    return done.records
 
 
 def _check_writable(target: Path, protect: list[Path]) -> None:

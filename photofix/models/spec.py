@@ -108,3 +108,25 @@ class ModelSpec:
     forward: Callable[..., torch.Tensor] | None = None
     summary: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def weights_sha256(spec: ModelSpec) -> str | None:
+    """SHA-256 of the model's weight files (the published digest of a download, which is
+    verified on install; for package data, over the files in order, computed once per file
+    version). None when the weights are not found."""
+    published = getattr(spec.weights, "sha256", None)
+    if published:
+        return published
+    try:
+        paths = spec.weights.paths()
+    except (ModelMissing, OSError):
+        return None
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    if key not in _DIGESTS:
+        from photofix.models.weights import files_sha256
+
+        _DIGESTS[key] = files_sha256(paths)
+    return _DIGESTS[key]

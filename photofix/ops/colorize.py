@@ -35,7 +35,7 @@ import numpy as np
 
 from photofix.core.chroma import chroma, compose, luma
 from photofix.core.errors import OperationError
-from photofix.inference.progress import Progress
+from photofix.core.progress import Progress
 from photofix.inference.runner import runner_for
 from photofix.inference.tiling import run_tiled
 from photofix.models import zhang_colorization
@@ -272,4 +272,5 @@ OPERATION = Operation(
         Param("saturation", "float", 1.0, "colour strength (0 = gray, 1 = as solved)", 0.0, 2.0),
     ),
     run=_run,
+    reads=("hints", "hint_mask"),
 )
