@@ -28,6 +28,7 @@ echo "chroot: $(chroot "$chroot_dir" dpkg-query -W -f '.' | wc -c) Debian packag
 # no network inside: a first start that tried to download anything would fail here
 netns=()
 if unshare --net true 2>/dev/null; then netns=(unshare --net); fi
-echo "chroot: network ${netns[*]:+cut off (unshare --net)}${netns[*]:-not isolated}"
+if (( ${#netns[@]} )); then echo "chroot: network cut off (unshare --net)"; else
+  echo "chroot: network not isolated (unshare --net refused)"; fi
 ${netns[@]+"${netns[@]}"} chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
   python3 "$inside/packaging/smoke_test.py" "$inside/PhotoFix" "$@"
