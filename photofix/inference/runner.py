@@ -147,20 +147,41 @@ class ModelRunner:
                 f"{self.spec.id} takes H×W×{self.spec.channels} images, got {image.shape}"
             )
         t = self.spec.tiling
-        chosen = tile or self.tile_size(**options)
+        if self.spec.kind == "fixed-size":  # one pass at the size the caller prepared
+            chosen, overlap = max(image.shape[:2]), 0
+        else:
+            chosen, overlap = tile or self.tile_size(**options), t.overlap
         out = run_tiled(
             np.ascontiguousarray(image, np.float32),
             lambda piece: self.process_tile(piece, **options),
             scale=self.spec.scale,
             tile=chosen,
-            overlap=t.overlap,
+            overlap=overlap,
             context=t.context,
             align=t.align,
             progress=progress,
             on_oom=None if self.device.kind == "cpu" else lambda: self._cpu_fn(options),
         )
         self._report(chosen)
+        if not self.spec.clip_output:
+            return out
         return np.clip(out, 0.0, 1.0, out=out)
+
+    def evaluate(self, image: np.ndarray, fn: Any) -> np.ndarray:
+        """``fn(net, x)`` on the whole of ``image`` (float32 H×W×C, as a 1×C×H×W tensor on this
+        runner's device and precision), for a network's side outputs (e.g. FBCNN's quality
+        estimate); returns fn's tensor as float32 numpy. Recorded like :meth:`run`."""
+        import torch
+
+        net = self.net()
+        x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), np.float32))[None]
+        x = x.to(self.device.torch_device())
+        if self._half:
+            x = x.half()
+        with torch.inference_mode(), _autocast(torch, self._bf16):
+            y = fn(net, x)
+        self._report(None)
+        return y.float().cpu().numpy()
 
     @property
     def dtype(self) -> str:

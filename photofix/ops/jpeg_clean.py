@@ -63,7 +63,7 @@ def _fbcnn_quality(layers: Layers, params: Mapping[str, Any], ctx: OpContext, ru
         return float(quality)
     from photofix.models.fbcnn import predict_quality
 
-    found = predict_quality(runner.net(), layers.image)
+    found = predict_quality(runner, layers.image)
     ctx.progress.notice(f"Not a JPEG file: compression estimated by FBCNN as quality {found:.0f}")
     ctx.facts.resolve("quality", float(found))
     return found

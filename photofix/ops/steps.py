@@ -25,7 +25,7 @@ API summary
     The Layers an operation reads from a Document (a crop for a live preview).
 ``replay(steps, layers, ctx=None, *, per_image=None) -> Replay``
     Runs a Recipe, RecipeSteps or StepRecords in order; ``Replay(layers, records)``.
-    ``per_image(index, step)`` supplies the painted mask / hints of per-image steps.
+    ``per_image(index, request)`` supplies the painted mask / hints of per-image steps.
 ``check_steps(steps) -> list[StepRequest]``
     Validates every step (known operation, parameters, blend) before any image is read;
     RecipeError names the step and the reason.
@@ -352,7 +352,7 @@ def commit(document: Document, result: StepResult) -> Step | None:
 
 # ---- many steps ----------------------------------------------------------------------------
 StepLike = RecipeStep | StepRecord | StepRequest
-PerImage = Callable[[int, StepLike], "np.ndarray | tuple[np.ndarray, np.ndarray]"]
+PerImage = Callable[[int, "StepRequest"], Any]
 
 
 @dataclass
@@ -374,6 +374,11 @@ def _per_image_kind(step: StepLike) -> str | None:
         if step.hints is not None:
             return "hints"
         return "mask" if step.per_image else None
+    op = step.operation()  # a request for a painted layer that brings no data
+    if op is MASK_PAINT and step.mask is None:
+        return "mask"
+    if op is HINT_PAINT and step.hints is None:
+        return "hints"
     return None
 
 
@@ -389,9 +394,9 @@ def check_steps(steps: Recipe | Iterable[StepLike]) -> list[StepRequest]:
             else:
                 request = StepRequest(step.op, dict(step.params), step.blend, step.label)
             op = request.operation()
-            params = op.resolve(request.params)
+            op.resolve(request.params)  # validated here; run_step resolves again
             _check_blend(op, request.blend)
-            out.append(replace(request, op=op, params=params))
+            out.append(replace(request, op=op))
         except OperationError as exc:
             raise RecipeError(f"step {i} ({name}): {exc}") from None
         version = getattr(step, "version", op.version)
@@ -412,9 +417,9 @@ def replay(
 ) -> Replay:
     """Run ``steps`` in order on ``layers``; progress is split evenly between the steps.
 
-    Per-image steps (a painted mask or hints) take their data from ``per_image(index, step)``
-    (index from 0); without it, a StepRecord uses the data it holds in memory, and anything
-    else is refused with the step named."""
+    Per-image steps (a painted mask or hints) take their data from ``per_image(index,
+    request)`` (index from 0, the step's validated StepRequest); without it, a StepRecord uses
+    the data it holds in memory, and anything else is refused with the step named."""
     items = _as_steps(steps)
     requests = check_steps(items)
     ctx = ctx or OpContext()
@@ -423,7 +428,7 @@ def replay(
     for i, (step, request) in enumerate(zip(items, requests, strict=True)):
         kind = _per_image_kind(step)
         if kind is not None:
-            data = per_image(i, step) if per_image is not None else _held(step)
+            data = per_image(i, request) if per_image is not None else _held(step)
             if data is None:
                 raise RecipeError(
                     f"step {i + 1} ({request.operation().name}) needs this image's own"

@@ -39,7 +39,8 @@ class Autosave:
         key = (id(doc), doc.history.index, len(doc.history.steps))
         if key == self._autosaved_at:
             return False
-        snapshot = SessionSnapshot.of(doc, self.controller.original_path)
+        c = self.controller
+        snapshot = SessionSnapshot.of(doc, c.original_path, c.recorded, c.source_sha256)
         if self.sessions.save_async(snapshot):
             self._autosaved_at = key
             return True
@@ -77,7 +78,12 @@ class Autosave:
             self.sessions.discard()
             return False
         original = Path(snapshot.original_path) if snapshot.original_path else None
-        self.controller.set_document(snapshot.to_document(), original_path=original)
+        self.controller.set_document(
+            snapshot.to_document(),
+            original_path=original,
+            recorded=getattr(snapshot, "recorded", []),
+            source_sha256=getattr(snapshot, "source_sha256", None),
+        )
         self.statusBar().showMessage(f"Recovered the work on {name} from {when}", 8000)
         return True
 

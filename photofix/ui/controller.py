@@ -9,8 +9,7 @@ the controller reports problems through :attr:`error` and notes through :attr:`m
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,18 +18,22 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtGui import QColor
 
-from photofix.core import imageio
+from photofix import __version__
+from photofix.core import provenance
 from photofix.core.document import Document
 from photofix.core.errors import ModelMissing, OperationError
 from photofix.core.history import Box
+from photofix.core.recipe import Recipe, StepRecord
 from photofix.inference.device import DevicePolicy
 from photofix.inference.service import InferenceService, Job, JobContext
-from photofix.ops.registry import Layers, OpContext, Operation, run_operation
+from photofix.ops import steps
+from photofix.ops.registry import Layers, OpContext, Operation
+from photofix.ops.steps import StepResult
 from photofix.ui.canvas_items import HintOverlayItem, MaskOverlayItem
-from photofix.ui.commands import ApplyResultCommand, MaskEditCommand, describe_params
+from photofix.ui.commands import describe_params
 from photofix.ui.compare import Compare
 from photofix.ui.display import DisplayPyramid
-from photofix.ui.file_jobs import open_job, save_job
+from photofix.ui.file_jobs import Opened, RecordInfo, open_job, read_for_window, save_job
 from photofix.ui.image_view import ImageView
 from photofix.ui.jobs import SILENT_KINDS, JobTracker
 from photofix.ui.live_preview import (
@@ -39,7 +42,7 @@ from photofix.ui.live_preview import (
     LivePreview,
     PreviewRequest,
 )
-from photofix.ui.review import MaskReview, proposal_of
+from photofix.ui.review import MaskReview
 from photofix.ui.settings import Settings
 from photofix.ui.strokes import BrushStrokes
 
@@ -95,6 +98,9 @@ class WorkspaceController(QObject):
         self.settings = settings
         self.document: Document | None = None
         self.original_path: Path | None = None
+        self.recorded: list[StepRecord] = []  # the steps the opened file says made it
+        self.source_sha256: str | None = None
+        self.open_note = ""  # why the opened file's record was not used, or ""
         self.pyramid: DisplayPyramid | None = None
         self.generation = 0  # bumped on every change of the image layer
         self._was_modified = False
@@ -133,8 +139,7 @@ class WorkspaceController(QObject):
     # -- documents ---------------------------------------------------------------------------
     def open_file(self, path: Path) -> None:
         """Load ``path`` as the new document (raises PhotoFixError with a readable reason)."""
-        loaded = imageio.load_image(path)
-        self.set_document(Document.from_loaded(loaded), original_path=Path(path))
+        self._show_opened(Path(path), read_for_window(Path(path)))
 
     def open_file_in_background(self, path: Path, then: Callable[[], None] | None = None) -> int:
         """Read ``path`` and prepare its display on the service thread (a 48-megapixel TIFF
@@ -144,27 +149,45 @@ class WorkspaceController(QObject):
         self.service.cancel_kind("preview")
         self.service.cancel_kind("apply")
 
-        def done(result: tuple[Document, DisplayPyramid]) -> None:
-            document, pyramid = result
-            self.set_document(document, original_path=path, pyramid=pyramid)
+        def done(opened: Opened) -> None:
+            self._show_opened(path, opened)
             if then is not None:
                 then()
 
         return self._submit(open_job(path), done)
+
+    def _show_opened(self, path: Path, opened: Opened) -> None:
+        self.set_document(
+            opened.document,
+            original_path=path,
+            pyramid=opened.pyramid,
+            recorded=opened.recorded,
+            source_sha256=opened.source_sha256,
+        )
+        self.open_note = opened.note
+        if opened.note:
+            self.message.emit(opened.note)
 
     def set_document(
         self,
         document: Document | None,
         original_path: Path | None = None,
         pyramid: DisplayPyramid | None = None,
+        recorded: Sequence[StepRecord] = (),
+        source_sha256: str | None = None,
     ) -> None:
-        """Show ``document`` (None: close it); ``pyramid`` is its display if already built."""
+        """Show ``document`` (None: close it); ``pyramid`` is its display if already built,
+        ``recorded`` the steps its file's record says made it, ``source_sha256`` the hash of
+        ``original_path`` when it was read (the input of every record made from it)."""
         # results for the previous image are of no use any more (saves go on: they hold a copy)
         self.service.cancel_kind("preview")
         self.service.cancel_kind("apply")
         self.end_review()
         self.document = document
         self.original_path = original_path if document is not None else None
+        self.recorded = list(recorded) if document is not None else []
+        self.source_sha256 = source_sha256 if document is not None else None
+        self.open_note = ""
         self.compare.forget()
         self.generation += 1
         self.preview.clear()
@@ -237,6 +260,19 @@ class WorkspaceController(QObject):
         if self.settings.compare_before == "previous":
             self.compare.update()
 
+    def recorded_rows(self) -> list[str]:
+        """The steps recorded in the opened file, as the history panel lists them."""
+        rows = []
+        for record in self.recorded:
+            shown, blend = dict(record.params), record.blend
+            if blend.strength != 1.0:
+                shown["strength"] = blend.strength
+            if blend.limit_to_mask:
+                shown.update(mask="limit", feather=blend.feather)
+            summary = describe_params(shown)
+            rows.append(record.label + (f" — {summary}" if summary else ""))
+        return rows
+
     # -- undo --------------------------------------------------------------------------------
     def undo(self) -> None:
         if self.document is not None and not self.stroke_active():
@@ -275,7 +311,10 @@ class WorkspaceController(QObject):
     # -- mask --------------------------------------------------------------------------------
     def edit_mask(self, kind: str, pixels: int = 0) -> None:
         if self.document is not None and not self.stroke_active():
-            MaskEditCommand(kind, pixels).execute(self.document)
+            request = steps.mask_edit_request(kind, pixels)
+            op = request.operation()
+            result = steps.run_step(request, self.job_layers(op))
+            steps.commit(self.document, result)
 
     def apply_overlay_settings(self) -> None:
         s = self.settings
@@ -310,53 +349,14 @@ class WorkspaceController(QObject):
         self.view.view_changed.disconnect(self._on_view_changed)
         self.compare.shutdown()
 
-    # -- status information ------------------------------------------------------------------
-    def pixel_info(self, pos: QPointF) -> tuple[int, int, tuple[int, ...]] | None:
-        """(x, y, channel values at the source bit depth) under ``pos``, or None outside."""
-        doc = self.document
-        if doc is None:
-            return None
-        x, y = math.floor(pos.x()), math.floor(pos.y())
-        w, h = doc.size
-        if not (0 <= x < w and 0 <= y < h):
-            return None
-        full = 65535 if doc.meta is not None and doc.meta.bit_depth >= 16 else 255
-        rgb = tuple(round(float(v) * full) for v in doc.image[y, x])
-        return x, y, rgb
-
     # -- operations --------------------------------------------------------------------------
     def job_layers(self, op: Operation, *, crop: Box | None = None) -> Layers:
-        doc = self.document
-        assert doc is not None
-        sl = (
-            (slice(None), slice(None))
-            if crop is None
-            else np.s_[crop[0] : crop[2], crop[1] : crop[3]]
-        )
-        image = doc.image[sl]
-        # the image is not copied for a whole-image job: it only changes through commits on
-        # this thread, and a result computed while it changed is refused (generation check)
-        if crop is not None:
-            image = image.copy()
-        alpha = None if doc.alpha is None else doc.alpha[sl].copy()
-        hints = hint_mask = None
-        if doc.hint_mask.any():
-            hints, hint_mask = doc.hints[sl].copy(), doc.hint_mask[sl].copy()
-        elif {"hints", "hint_mask"} & set(op.writes):  # e.g. resize: empty layers to resize
-            h, w = image.shape[:2]
-            hints, hint_mask = np.zeros((h, w, 3), np.float32), np.zeros((h, w), bool)
-        return Layers(
-            image=image,
-            alpha=alpha,
-            mask=doc.mask[sl].copy(),
-            hints=hints,
-            hint_mask=hint_mask,
-            meta=doc.meta,
-            source=doc.path,
-        )
+        """What ``op`` reads from the document (see :func:`photofix.ops.steps.layers_of`)."""
+        assert self.document is not None
+        return steps.layers_of(self.document, op, crop=crop)
 
     def device_policy(self) -> DevicePolicy:
-        return DevicePolicy(self.settings.device)
+        return DevicePolicy(self.settings.device, half_precision=not self.settings.exact)
 
     def apply_operation(self, request: PreviewRequest) -> int | None:
         """Run the operation on the whole image in the background; its result becomes one
@@ -376,10 +376,10 @@ class WorkspaceController(QObject):
             return None
         if op.review is None:
             return self._run_apply(request, op, params)
-        # first half only: the mask to fill, recorded with the parameters that made it
-        proposal = proposal_of(op)
-        fill_params = {p.name for p in op.review.fill.params}
-        own = {k: v for k, v in params.items() if k not in fill_params}
+        # first half only: the mask to fill, recorded as the engine's "<op>.propose" step (a
+        # detection that replays as detection) with the parameters that made it
+        proposal = steps.proposal_operation(op)
+        own = {p.name: params[p.name] for p in proposal.params if p.name in params}
         self.end_review()
         return self._run_apply(request, proposal, own, then=lambda: self.review.start(op, params))
 
@@ -395,27 +395,21 @@ class WorkspaceController(QObject):
         doc = self.document
         assert doc is not None
         self.service.cancel_kind("preview")
+        step = request.step(op, params)
         layers = self.job_layers(op)
         device = self.device_policy()
-        blend = dict(strength=request.strength, limit_to_mask=request.limit_to_mask)
-        blend["feather"] = request.feather
 
-        def run(ctx: JobContext) -> Layers | _MissingModel:
+        def run(ctx: JobContext) -> StepResult | _MissingModel:
             try:
-                return run_operation(op, layers, params, OpContext(ctx.progress, device), **blend)
+                return steps.run_step(step, layers, OpContext(ctx.progress, device))
             except ModelMissing as exc:
                 if exc.model_id is None:
                     raise
                 return _MissingModel(exc.model_id, str(exc))
 
-        extra: dict[str, Any] = {}
-        if op.blendable and request.strength != 1.0:
-            extra["strength"] = request.strength
-        if op.blendable and request.limit_to_mask:
-            extra.update(mask="limit", feather=request.feather)
         generation = self.generation
 
-        def done(result: Layers | _MissingModel) -> None:
+        def done(result: StepResult | _MissingModel) -> None:
             if isinstance(result, _MissingModel):  # offer the download, then apply again
                 self.model_missing.emit(result.model_id, result.message, request)
                 return
@@ -431,11 +425,10 @@ class WorkspaceController(QObject):
                 return
             # what is on screen now is the result: no preview of applying it a second time
             self.preview.pause()
-            step = ApplyResultCommand(op, params, result, extra).execute(doc)
-            if step is None:
+            if steps.commit(doc, result) is None:
                 self.message.emit(f"{op.title} changed nothing.")
             else:
-                summary = describe_params({**params, **extra})
+                summary = describe_params(steps.history_params(result))
                 self.message.emit(f"Applied {op.title}" + (f" ({summary})" if summary else ""))
             if then is not None:
                 then()
@@ -504,6 +497,13 @@ class WorkspaceController(QObject):
     def has_preview(self) -> bool:
         return self.preview.shown()
 
+    def recipe(self) -> Recipe | None:
+        """The steps that made the image from its source scan, as a recipe: those recorded
+        in the opened file, then this session's journal (None without a document)."""
+        if self.document is None:
+            return None
+        return Recipe.from_records([*self.recorded, *self.document.journal], __version__)
+
     # -- saving ------------------------------------------------------------------------------
     def save(
         self,
@@ -532,6 +532,12 @@ class WorkspaceController(QObject):
             quality=quality,
             protect=protect,
             as_copy=as_copy,
+            record=RecordInfo(
+                self.original_path,
+                self.source_sha256,
+                self.settings.operator,
+                self.settings.exact,
+            ),
         )
 
         def done(saved: Path) -> None:
@@ -539,7 +545,8 @@ class WorkspaceController(QObject):
                 doc.path = Path(saved)
                 doc.saved_index = index
                 self._on_history_changed()
-            self.message.emit(f"Saved {Path(saved).name}")
+            record = provenance.sidecar_path(saved).name
+            self.message.emit(f"Saved {Path(saved).name}; how it was made is in {record}")
             if then is not None:
                 then()
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from photofix.core.errors import PhotoFixError
+from photofix.core.imageio import atomic_write
 from photofix.ui.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from photofix.ui.controller import WorkspaceController
     from photofix.ui.image_view import ImageView
 
+RECIPE_FILTER = "PhotoFix recipe (*.json)"
 OPEN_FILTER = "Images (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp);;All files (*)"
 SAVE_FILTERS = {
     "TIFF": "TIFF image (*.tif *.tiff)",
@@ -119,10 +121,15 @@ class FileWorkflow:
         self.settings.add_recent(path)
         self.view.setFocus()  # space-drag and the backslash toggle work at once
         self._rebuild_recent_menu()
-        self.statusBar().showMessage(
-            f"Opened {path.name} in {time.perf_counter() - started:.1f} s", 5000
-        )
+        self._say_opened(f"Opened {path.name} in {time.perf_counter() - started:.1f} s")
         return True
+
+    def _say_opened(self, text: str) -> None:
+        note = self.controller.open_note  # e.g. the file's record could not be read
+        if note:
+            self.statusBar().showMessage(f"{text}. {note}", 15000)
+        else:
+            self.statusBar().showMessage(text, 5000)
 
     def open_in_background(self, path: Path) -> int:
         """Open ``path`` without blocking the window (progress in the status bar)."""
@@ -133,7 +140,7 @@ class FileWorkflow:
             self.settings.add_recent(path)
             self._rebuild_recent_menu()
             self.view.setFocus()
-            self.statusBar().showMessage(f"Opened {path.name}", 5000)
+            self._say_opened(f"Opened {path.name}")
 
         return self.controller.open_file_in_background(path, then=opened)
 
@@ -286,6 +293,40 @@ class FileWorkflow:
             if path.suffix.lower() not in FORMAT_OF_SUFFIX:
                 path = path.with_suffix(SUFFIX[fmt])
             self.save_to(path, format=fmt, bit_depth=depth, quality=quality, as_copy=True)
+
+    def export_recipe_to(self, path: Path) -> bool:
+        """Write the steps that made the image (those recorded in the opened file, then this
+        session's) as a recipe to ``path``: ``photofix process --recipe`` runs it on other
+        scans. A painted mask is marked per-image. Says why when nothing is written."""
+        recipe = self.controller.recipe()
+        if recipe is None or not recipe.steps:
+            self._on_error("Nothing to export", "No step has been applied to this image yet.")
+            return False
+        path = Path(path)
+        text = recipe.dumps()
+        try:
+            atomic_write(path, lambda temp: temp.write_text(text, encoding="utf-8"))
+        except PhotoFixError as exc:
+            self._on_error("Cannot export the recipe", str(exc))
+            return False
+        painted = sum(1 for step in recipe.steps if step.per_image)
+        note = f"; {painted} step(s) need each image's own mask (--mask)" if painted else ""
+        self.statusBar().showMessage(
+            f"Exported the recipe ({len(recipe.steps)} steps) to {path.name}{note}", 8000
+        )
+        return True
+
+    def _on_export_recipe_requested(self) -> None:
+        doc = self.controller.document
+        if doc is None:
+            return
+        stem = (self.controller.original_path or doc.path or Path("restored")).stem
+        folder = Path(self.settings.last_folder or Path.home())
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Export recipe", str(folder / f"{stem}.recipe.json"), RECIPE_FILTER
+        )
+        if name:
+            self.export_recipe_to(Path(name))
 
 
 def _same_file(a: Path, b: Path) -> bool:

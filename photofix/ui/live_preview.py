@@ -9,6 +9,7 @@ yet"; nothing is committed. A result for an image that has changed since is drop
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,10 @@ from PySide6.QtCore import QObject, QRectF, QTimer
 
 from photofix.core.errors import OperationError
 from photofix.core.history import Box
+from photofix.core.recipe import Blend
 from photofix.inference.service import Job, JobContext
-from photofix.ops.registry import OpContext, Operation, run_operation
+from photofix.ops.registry import OpContext, Operation
+from photofix.ops.steps import StepRequest, run_step
 from photofix.ui.qimage import qimage_from_rgb
 
 if TYPE_CHECKING:
@@ -31,13 +34,30 @@ MAX_PREVIEW_SIDE = 1600
 
 @dataclass
 class PreviewRequest:
-    """What the operations panel would apply now."""
+    """What the operations panel would apply now (the user's intent; :meth:`step` is the
+    step engine's request for it)."""
 
     op: Operation
     params: dict[str, Any]
     strength: float = 1.0
     limit_to_mask: bool = False
     feather: float = 0.0
+
+    def blend(self, op: Operation | None = None) -> Blend:
+        """The blend to run ``op`` (default: this request's operation) with: none for an
+        operation that cannot be blended, the feather only with the mask limit."""
+        if not (op or self.op).blendable:
+            return Blend()
+        feather = self.feather if self.limit_to_mask else 0.0
+        return Blend(self.strength, self.limit_to_mask, feather)
+
+    def step(
+        self, op: Operation | None = None, params: Mapping[str, Any] | None = None
+    ) -> StepRequest:
+        """The step request that runs this intent (``op`` and ``params`` replace the request's,
+        e.g. for the proposal half of an operation with a review)."""
+        op = op or self.op
+        return StepRequest(op, dict(self.params if params is None else params), self.blend(op))
 
 
 def previewable(op: Operation) -> bool:
@@ -140,17 +160,10 @@ class LivePreview(QObject):
             self.clear()
             return
 
+        step = request.step(op, params)
+
         def run(ctx: JobContext) -> np.ndarray:
-            result = run_operation(
-                op,
-                layers,
-                params,
-                OpContext(ctx.progress, device),
-                strength=request.strength,
-                limit_to_mask=request.limit_to_mask,
-                feather=request.feather,
-            )
-            return result.image
+            return run_step(step, layers, OpContext(ctx.progress, device)).layers.image
 
         generation = ws.generation
 

@@ -22,6 +22,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QSizePolicy,
@@ -36,6 +37,7 @@ from photofix.ops import REGISTRY
 from photofix.ui.about import show_about
 from photofix.ui.autosave import Autosave
 from photofix.ui.controller import WorkspaceController
+from photofix.ui.document_state import DocumentState
 from photofix.ui.file_workflow import (  # noqa: F401  (the names were importable from here)
     FORMAT_OF_SUFFIX,
     OPEN_FILTER,
@@ -63,7 +65,9 @@ DEVICE_NAMES = {
 }
 
 
-class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainWindow):
+class MainWindow(
+    FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, DocumentState, QMainWindow
+):
     """The restoration workspace."""
 
     def __init__(
@@ -160,6 +164,14 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
         a("save", "&Save", self._on_save_requested, QKeySequence.StandardKey.Save, "fa5s.save")
         a("save_as", "Save &As…", self._on_save_as_requested, "Ctrl+Shift+S")
         a("export", "&Export…", self._on_export_requested, "Ctrl+Alt+E", "fa5s.file-export")
+        a(
+            "export_recipe",
+            "Export &Recipe…",
+            self._on_export_recipe_requested,
+            None,
+            None,
+            "Save the steps as a recipe that photofix process --recipe runs on other scans",
+        )
         a("close_image", "&Close Image", self._on_close_image_requested, "Ctrl+W")
         a("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
         a("undo", "&Undo", self.controller.undo, "Ctrl+Z", "fa5s.undo")
@@ -279,6 +291,16 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
                 checkable=True,
             )
             devices.addAction(act)
+        a(
+            "exact",
+            "&Exact Float32 (Reproducible)",
+            self._set_exact,
+            None,
+            None,
+            "No reduced precision: the result is bit-identical to photofix process --exact",
+            checkable=True,
+        )
+        a("operator", "&Operator Name…", self._on_operator_requested, None)
         a("about", "&About PhotoFix", self._on_about_requested, None)
         a("show_logs", "Show &Logs", lambda: show_logs(self), None, tip="Open the log folder")
 
@@ -289,7 +311,7 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
             file_menu.addAction(self.actions[key])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
-        for key in ("save", "save_as", "export"):
+        for key in ("save", "save_as", "export", "export_recipe"):
             file_menu.addAction(self.actions[key])
         file_menu.addSeparator()
         file_menu.addAction(self.actions["close_image"])
@@ -302,6 +324,9 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
         device = edit.addMenu("Compute &Device")
         for key in DEVICE_NAMES:
             device.addAction(self.actions[f"device_{key}"])
+        device.addSeparator()
+        device.addAction(self.actions["exact"])
+        edit.addAction(self.actions["operator"])
 
         view = bar.addMenu("&View")
         for key in ("zoom_in", "zoom_out", "fit", "actual"):
@@ -469,6 +494,7 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
             f"before_{'previous' if s.compare_before == 'previous' else 'original'}"
         ].setChecked(True)
         self.actions[f"device_{s.device if s.device in DEVICE_NAMES else 'auto'}"].setChecked(True)
+        self.actions["exact"].setChecked(s.exact)
         if s.operation in REGISTRY.names():
             self.operations.select(s.operation)
         self.operations.set_blend(s.strength, s.limit_to_mask, s.feather, s.live_preview)
@@ -505,6 +531,22 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
         self.controller.clear_model_cache()
         self.controller.probe_device()
 
+    def _set_exact(self, exact: bool) -> None:
+        if exact == self.settings.exact:
+            return
+        self.settings.exact = exact
+        self.controller.clear_model_cache()  # models loaded for the other precision
+
+    def _on_operator_requested(self) -> None:
+        name, ok = QInputDialog.getText(
+            self,
+            "Operator",
+            "Your name, as every saved file's record names who restored it:",
+            text=self.settings.operator,
+        )
+        if ok:
+            self.settings.operator = name.strip()
+
     def _show_operation(self, name: str) -> None:
         self.operations.select(name)
         self._show_operations_dock()
@@ -521,65 +563,5 @@ class MainWindow(FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, QMainW
 
     def _on_about_requested(self) -> None:
         show_about(self)
-
-    # -- window state ------------------------------------------------------------------------
-    def _on_document_changed(self) -> None:
-        doc = self.controller.document
-        if doc is None:
-            self.size_label.setText("")
-            self.setWindowTitle("PhotoFix")
-        else:
-            w, h = doc.size
-            m = doc.meta
-            depth = f" · {m.bit_depth}-bit {m.source_mode} · {m.format}" if m else ""
-            self.size_label.setText(f"{w} × {h} px{depth}")
-            self._update_title()
-        self._on_zoom_changed(self.view.zoom())
-        self._update_actions()
-
-    def _update_title(self) -> None:
-        doc = self.controller.document
-        if doc is None:
-            self.setWindowTitle("PhotoFix")
-            return
-        name = doc.path.name if doc.path else "Recovered session"
-        self.setWindowTitle(f"{name}[*] — PhotoFix")
-        self.setWindowModified(doc.modified)
-
-    def _on_history_changed(self) -> None:
-        doc = self.controller.document
-        self.history.refresh(doc)
-        self._update_title()
-        self._update_actions()
-        if doc is not None:
-            w, h = doc.size
-            m = doc.meta
-            depth = f" · {m.bit_depth}-bit {m.source_mode} · {m.format}" if m else ""
-            self.size_label.setText(f"{w} × {h} px{depth}")
-            if not doc.modified:
-                self.sessions.discard_if_idle()  # nothing unsaved left to recover
-
-    def _update_actions(self) -> None:
-        doc = self.controller.document
-        has = doc is not None
-        for key in (
-            "save",
-            "save_as",
-            "export",
-            "close_image",
-            "mask_clear",
-            "mask_invert",
-            "mask_grow",
-            "mask_shrink",
-            "fit",
-            "actual",
-            "zoom_in",
-            "zoom_out",
-        ):
-            self.actions[key].setEnabled(has)
-        self.actions["undo"].setEnabled(has and doc.history.can_undo)
-        self.actions["redo"].setEnabled(has and doc.history.can_redo)
-        self.operations.setEnabled(has)
-        self.actions["cancel"].setEnabled(self.controller.busy())
 
     # -- session safety ----------------------------------------------------------------------

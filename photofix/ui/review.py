@@ -1,14 +1,15 @@
 """MaskReview: a proposed mask waiting for the user before it is filled.
 
 An operation with a ``review`` (remove-defects) runs in two halves. Applying it runs only the
-first half, which proposes a mask as a step of its own; the user checks and edits that mask with
+first half, which proposes a mask as a step of its own (the engine's ``<op>.propose``, see
+:func:`photofix.ops.steps.proposal_operation`); the user checks and edits that mask with
 the brushes, then accepts it, and the second half (the fill) runs as one more step. Undoing past
 the proposal, or any change of the image, ends the review.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
@@ -27,21 +28,6 @@ class _Review:
     op: Operation
     params: dict[str, Any]
     index: int  # the history position of the proposal; undoing past it ends the review
-
-
-def proposal_of(op: Operation) -> Operation:
-    """The first half of a reviewed operation: the mask to fill, as an operation of its own
-    that takes only the parameters the proposal needs."""
-    assert op.review is not None
-    fill_params = {p.name for p in op.review.fill.params}
-    return replace(
-        op,
-        title=f"{op.title}: mask to check",
-        params=tuple(p for p in op.params if p.name not in fill_params),
-        run=op.review.propose,
-        writes=("mask",),
-        review=None,
-    )
 
 
 class MaskReview(QObject):

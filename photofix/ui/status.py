@@ -5,6 +5,7 @@ A mixin of :class:`~photofix.ui.main_window.MainWindow`.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF
@@ -16,8 +17,22 @@ from photofix import __version__
 if TYPE_CHECKING:
     from PySide6.QtGui import QAction
 
+    from photofix.core.document import Document
     from photofix.ui.controller import WorkspaceController
     from photofix.ui.panels import JobStatusWidget, OperationsPanel
+
+
+def pixel_info(doc: Document | None, pos: QPointF) -> tuple[int, int, tuple[int, ...]] | None:
+    """(x, y, channel values at the source bit depth) under ``pos``, or None outside."""
+    if doc is None:
+        return None
+    x, y = math.floor(pos.x()), math.floor(pos.y())
+    w, h = doc.size
+    if not (0 <= x < w and 0 <= y < h):
+        return None
+    full = 65535 if doc.meta is not None and doc.meta.bit_depth >= 16 else 255
+    rgb = tuple(round(float(v) * full) for v in doc.image[y, x])
+    return x, y, rgb
 
 
 class StatusBar:
@@ -57,7 +72,7 @@ class StatusBar:
         self.zoom_label.setText(f"{zoom * 100:.0f} %" if zoom >= 0.1 else f"{zoom * 100:.1f} %")
 
     def _on_cursor_moved(self, pos: QPointF) -> None:
-        info = self.controller.pixel_info(pos)
+        info = pixel_info(self.controller.document, pos)
         if info is None:
             self._on_cursor_left()
             return

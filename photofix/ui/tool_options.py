@@ -1,4 +1,4 @@
-"""The brush, feather, hint colour and mask overlay options of the window.
+"""The toolbars, and the brush, feather, hint colour and mask overlay options of the window.
 
 A mixin of :class:`~photofix.ui.main_window.MainWindow`: the toolbar's size and feather
 controls, the [ and ] keys, the colour pickers and the overlay toggle all end here.
@@ -9,14 +9,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QColorDialog, QInputDialog
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QDoubleSpinBox,
+    QInputDialog,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+)
 
 from photofix.ui.icons import swatch
 from photofix.ui.settings import MASK_COLOURS, Settings
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QAction
-    from PySide6.QtWidgets import QDoubleSpinBox, QSlider, QSpinBox, QToolButton
+    from PySide6.QtWidgets import QMenu
 
     from photofix.ui.controller import WorkspaceController
     from photofix.ui.image_view import ImageView
@@ -35,6 +42,7 @@ class ToolOptions:
     brush_spin: QSpinBox
     feather_spin: QDoubleSpinBox
     hint_button: QToolButton
+    mask_colour_menu: QMenu
 
     def _set_tool(self, tool: str) -> None:
         self.view.set_tool(tool)
