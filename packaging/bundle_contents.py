@@ -58,6 +58,8 @@ EXCLUDED_MODULES = [
     "setuptools",
     "pydoc_data",
     "jinja2",
+    # scipy's file readers (MATLAB, NetCDF, Matrix Market): PhotoFix reads images only
+    "scipy.io",
 ]
 
 # Files dropped from the bundle, as glob patterns on their path inside it ("/" separators).
@@ -77,6 +79,10 @@ DROP = [
     "torch/lib/aoti_custom_ops.dll",
     "torch/lib/backend_with_compiler.dll",
     "torch/_inductor/*",
+    # source copies of torch packages PhotoFix never imports (their bytecode stays in the
+    # archive); torch.distributed's sources stay: TorchScript reads them at import
+    "torch/_dynamo/*.py",
+    "torch/onnx/*.py",
     "torch/utils/benchmark/*",
     "torchgen/*",
     "functorch/*",

@@ -37,6 +37,7 @@ from photofix.models.spec import PackageWeights  # noqa: E402
         "PySide6/Qt/lib/libQt6EglFsKmsSupport.so.6",
         "libQt6EglFSDeviceIntegration.so.6",
         "torch/lib/libtorchbind_test.so",
+        "torch/_dynamo/eval_frame.py",
     ],
 )
 def test_what_the_app_never_loads_is_dropped(dest: str) -> None:
@@ -49,6 +50,7 @@ def test_what_the_app_never_loads_is_dropped(dest: str) -> None:
         "torch/bin/torch_shm_manager",  # torch raises at start without it
         "torch/lib/libtorch_cpu.so",
         "torch/lib/libgomp.so.1",
+        "torch/distributed/rpc/__init__.py",  # TorchScript reads these sources at import
         "PySide6/Qt/plugins/platforms/libqoffscreen.so",
         "PySide6/Qt/plugins/platforms/libqxcb.so",
         "PySide6/Qt/plugins/imageformats/libqjpeg.so",
