@@ -58,6 +58,9 @@ EXCLUDED_MODULES = [
     "setuptools",
     "pydoc_data",
     "jinja2",
+    # the batch engine's cluster path (photofix batch --engine ray): a desktop installer runs
+    # batches locally; Ray and its dependencies would add hundreds of MB
+    "ray",
     # scipy's file readers (MATLAB, NetCDF, Matrix Market): PhotoFix reads images only
     "scipy.io",
 ]
