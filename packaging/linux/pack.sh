@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs a built Linux bundle (dist/PhotoFix) as a tarball and, when appimagetool is available
 # ($APPIMAGETOOL or on PATH), as an AppImage. Called by packaging/build_linux.sh.
-# Usage: bash packaging/linux/pack.sh BUNDLE_DIR VERSION
+# Usage: bash packaging/linux/pack.sh BUNDLE_DIR VERSION   ($PHOTOFIX_XZ_LEVEL: xz preset, default 6)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -20,7 +20,7 @@ install -m 644 "$here/photofix.desktop" "$stage/$name/photofix.desktop"
 install -m 644 "$icons/photofix-256.png" "$stage/$name/photofix.png"
 install -m 755 "$here/install-desktop-entry.sh" "$stage/$name/install-desktop-entry.sh"
 tarball="$out/$name-linux-$arch.tar.xz"
-tar -C "$stage" --owner=0 --group=0 -cf - "$name" | xz -T0 -6 > "$tarball.tmp"
+tar -C "$stage" --owner=0 --group=0 -cf - "$name" | xz -T0 "-${PHOTOFIX_XZ_LEVEL:-6}" > "$tarball.tmp"
 mv "$tarball.tmp" "$tarball"
 echo "pack: $tarball: $(( $(stat -c %s "$tarball") / 1000000 )) MB"
 
