@@ -81,8 +81,14 @@ class DownloadWeights:
         return (self.filename,)
 
     def path(self) -> Path:
-        """Where the installed file is (or will be)."""
-        return models_dir() / self.filename
+        """Where the installed file is (or will be): the user's models folder, or the copy an
+        offline installer carries (``--with-downloaded-models``) when the user has none."""
+        path = models_dir() / self.filename
+        if not path.is_file() and not os.environ.get("PHOTOFIX_MODELS_DIR"):
+            from photofix.resources import bundled_model
+
+            return bundled_model(self.filename) or path
+        return path
 
     def paths(self) -> list[Path]:
         """The installed file, as ``PackageWeights.paths`` does (ModelMissing when absent)."""
@@ -265,6 +271,7 @@ def install(
     if target.is_file() and not force and (w.size is None or target.stat().st_size == w.size):
         progress.update(1.0, f"{spec.title} is already installed")
         return target
+    target = models_dir() / w.filename  # a (re)install goes to the user's folder, never the bundle
     target.parent.mkdir(parents=True, exist_ok=True)
     part = _part_path(target)
     digest = _download(spec, w, part, progress, timeout)
@@ -410,7 +417,7 @@ def import_file(spec: ModelSpec, source: Path, progress: Progress | None = None)
             f"{source.name} is not the published {spec.title} file (SHA-256 {digest[:12]}…, "
             f"expected {w.sha256[:12]}…); nothing was installed."
         )
-    target = w.path()
+    target = models_dir() / w.filename
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _part_path(target).with_suffix(".import")
     try:

@@ -16,6 +16,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from photofix.ui.icons import app_icon
+from photofix.ui.logs import log, setup_logging
 from photofix.ui.main_window import MainWindow
 
 __all__ = ["MainWindow", "dark_palette", "run_gui"]
@@ -64,17 +66,20 @@ def make_application(args: Sequence[str] = ()) -> QApplication:
     app.setOrganizationName("PhotoFix")
     app.setStyle("Fusion")
     app.setPalette(dark_palette())
+    app.setWindowIcon(app_icon())
     return app
 
 
 def run_gui(args: Sequence[str]) -> int:
     """Start the application and open the first file named in ``args``."""
+    setup_logging()
     app = make_application(args)
     exit_after_start = bool(os.environ.get("PHOTOFIX_EXIT_AFTER_START"))
     window = MainWindow(probe_device=not exit_after_start)
     window.show()
     if exit_after_start:  # start-up test: report when the window is up, then leave quietly
         app.processEvents()
+        log.info("window shown (%s)", app.platformName())
         print(f"photofix: window shown; torch loaded: {'torch' in sys.modules}", flush=True)
         if args:
             window.open_file(Path(args[0]))

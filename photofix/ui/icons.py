@@ -5,6 +5,8 @@ from __future__ import annotations
 import qtawesome as qta
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
+from photofix.resources import resources_dir
+
 
 def icon(name: str) -> QIcon:
     """The qtawesome icon ``name`` (e.g. ``fa5s.undo``), light grey, darker when disabled."""
@@ -20,3 +22,13 @@ def swatch(colour: QColor, size: int = 16) -> QIcon:
     painter.drawRect(0, 0, size - 1, size - 1)
     painter.end()
     return QIcon(pixmap)
+
+
+def app_icon(name: str = "photofix") -> QIcon:
+    """PhotoFix's own icon (window, task bar, About box) from ``resources/icons``, every
+    rendered size; an empty icon if the files are missing (the window still opens)."""
+    result = QIcon()
+    folder = resources_dir() / "icons"
+    for png in sorted(folder.glob(f"{name}-[0-9]*.png")):
+        result.addFile(str(png))
+    return result

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QSizePolicy,
     QSlider,
     QSpinBox,
@@ -33,9 +32,9 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
-from photofix import __version__
 from photofix.inference.service import InferenceService
 from photofix.ops import REGISTRY
+from photofix.ui.about import show_about
 from photofix.ui.autosave import Autosave
 from photofix.ui.batch_dialog import show_batch_dialog
 from photofix.ui.controller import WorkspaceController
@@ -51,6 +50,7 @@ from photofix.ui.file_workflow import (  # noqa: F401  (the names were importabl
 )
 from photofix.ui.icons import icon, swatch
 from photofix.ui.image_view import TOOLS, ImageView
+from photofix.ui.logs import show_logs
 from photofix.ui.panels import HistoryPanel, JobStatusWidget, OperationsPanel
 from photofix.ui.pick_tools import PickTools
 from photofix.ui.prompts import Prompts
@@ -313,6 +313,7 @@ class MainWindow(
         a("operator", "&Operator Name…", self._on_operator_requested, None)
         a("about", "&About PhotoFix", self._on_about_requested, None)
         self._build_tool_menu_actions()
+        a("show_logs", "Show &Logs", lambda: show_logs(self), None, tip="Open the log folder")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -380,6 +381,7 @@ class MainWindow(
 
         help_menu = bar.addMenu("&Help")
         self._fill_tool_menus(mask, help_menu)
+        help_menu.addAction(self.actions["show_logs"])
         help_menu.addAction(self.actions["about"])
 
     def _build_toolbars(self) -> None:
@@ -572,10 +574,6 @@ class MainWindow(
             self._show_operations_dock()
 
     def _on_about_requested(self) -> None:
-        QMessageBox.about(
-            self,
-            "About PhotoFix",
-            f"PhotoFix {__version__}\nRestoration of scanned photographs.\nGPL-3.0-or-later.",
-        )
+        show_about(self)
 
     # -- session safety ----------------------------------------------------------------------
