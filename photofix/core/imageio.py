@@ -184,12 +184,24 @@ class LoadedImage:
 # ---- sample conversion ----------------------------------------------------------------------
 
 
+_QUANTIZE_STRIP = 1 << 21  # samples per strip: the float scratch stays small for any image
+
+
 def _quantize(x: np.ndarray, full_scale: int, dtype: type) -> np.ndarray:
-    scaled = np.multiply(np.asarray(x), np.float32(full_scale), dtype=np.float32)
-    np.clip(scaled, 0, full_scale, out=scaled)
-    np.nan_to_num(scaled, copy=False, nan=0.0)
-    np.rint(scaled, out=scaled)
-    return scaled.astype(dtype)
+    x = np.asarray(x)
+    out = np.empty(x.shape, dtype)
+    if x.ndim == 0 or x.size == 0:
+        flat_in, flat_out = x.reshape(1, -1), out.reshape(1, -1)
+    else:
+        flat_in, flat_out = x.reshape(x.shape[0], -1), out.reshape(out.shape[0], -1)
+    rows = max(1, _QUANTIZE_STRIP // max(1, flat_in.shape[1]))
+    for y in range(0, flat_in.shape[0], rows):
+        scaled = np.multiply(flat_in[y : y + rows], np.float32(full_scale), dtype=np.float32)
+        np.clip(scaled, 0, full_scale, out=scaled)
+        np.nan_to_num(scaled, copy=False, nan=0.0)
+        np.rint(scaled, out=scaled)
+        flat_out[y : y + rows] = scaled
+    return out
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
