@@ -1194,7 +1194,8 @@ def _write_with_pillow(target: Path, frame: _Frame, *, fmt: str, quality: int) -
         if value := getattr(frame, key):
             options[key] = value
     try:
-        image.save(target, format=fmt, **options)
+        with _c_stderr_captured():  # libjpeg's "Suspension not allowed here"
+            image.save(target, format=fmt, **options)
     except OSError:
         if not options.get("optimize"):
             raise

@@ -128,7 +128,7 @@ def check_collisions(jobs: Sequence[Job], reads: Sequence[Path], overwrite_sourc
                 if same_file(path, other):
                     raise OutputConflict(
                         f"{role} of {job.source.name} and {other_role} would both be written"
-                        f" to {path}; choose different names"
+                        f" to the same file {path}; choose different names"
                     )
             written.append((path, f"{role} of {job.source.name}"))
 
