@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except pickle.UnpicklingError as exc:
             _error(
                 "a model file holds more than plain weights and PhotoFix's safe loader refused"
-                f" it ({_first_line(exc)}); it will not run code from a model file. Replace it"
+                f" it{_refusal_detail(exc)}; it will not run code from a model file. Replace it"
                 " with the published file ('photofix models install ID --force')"
             )
             return 1
@@ -184,6 +184,15 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 def _error(message: str) -> None:
     print(f"photofix: error: {message}", file=sys.stderr)
+
+
+def _refusal_detail(exc: BaseException) -> str:
+    """What the unpickler met (torch's "Unsupported global: GLOBAL x.y"), without its advice
+    to retry with the safety off."""
+    for line in str(exc).splitlines():
+        if "Unsupported global" in line or "Unsupported operand" in line:
+            return f" ({line.split(':', 1)[-1].strip().rstrip('.')})"
+    return ""
 
 
 def _first_line(exc: BaseException) -> str:
@@ -226,6 +235,8 @@ def _one_line_warnings() -> Iterator[None]:
     import logging
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if not issubclass(category, imageio.ImageWarning):
+            return  # a library's advice to programmers is not for the person at the terminal
         text = str(message).strip().splitlines()
         print(f"photofix: warning: {text[0] if text else category.__name__}", file=sys.stderr)
 

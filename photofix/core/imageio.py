@@ -184,7 +184,7 @@ class LoadedImage:
 # ---- sample conversion ----------------------------------------------------------------------
 
 
-_QUANTIZE_STRIP = 1 << 21  # samples per strip: the float scratch stays small for any image
+_QUANTIZE_STRIP = 1 << 18  # samples per strip: the float scratch stays small for any image
 
 
 def _quantize(x: np.ndarray, full_scale: int, dtype: type) -> np.ndarray:

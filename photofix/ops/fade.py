@@ -38,7 +38,7 @@ from photofix.ops.registry import Layers, OpContext, Operation, Param
 STATS_LONG_EDGE = 384
 MEDIAN_SIZE = 7
 MAX_GAMMA_STEP = 1.25
-STRIP_PIXELS = 1 << 20  # pixels per strip when the curves are applied
+STRIP_PIXELS = 1 << 18  # pixels per strip when the curves are applied
 
 
 def _stats_sample(image: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
