@@ -53,8 +53,10 @@ def measure(args: list[str], cwd: Path) -> dict:
         [sys.executable, "-c", _CHILD, *args], cwd=cwd, capture_output=True, text=True, env=env
     )
     lines = done.stdout.strip().splitlines()
-    if not lines:
-        raise RuntimeError(done.stderr)
+    if not lines:  # it died (a traceback, out of memory): report how
+        tail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        return {"code": done.returncode, "peak": 0, "seconds": 0.0, "seconds_in_main": 0.0,
+                "stderr": tail[0][-300:]}  # fmt: skip
     report = json.loads(lines[-1])
     report["stderr"] = done.stderr.strip()[-300:]
     return report
