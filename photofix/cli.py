@@ -16,15 +16,20 @@ as XMP inside it, unless ``--no-record`` (see photofix.core.provenance).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import math
+import pickle
+import signal
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from photofix import __version__
-from photofix.core import imageio, provenance
+from photofix.core import imageio, outputs, provenance
 from photofix.core.errors import PhotoFixError, SourceOverwrite
 from photofix.core.progress import Progress, ProgressInfo
 from photofix.core.recipe import Recipe, RecipeError, StepRecord, load_recipe
@@ -111,6 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow an output to replace its own input file",
     )
     proc.add_argument(
+        "--replace-read-only",
+        action="store_true",
+        help="allow replacing a read-only output file (it stays read-only)",
+    )
+    proc.add_argument(
+        "--accept-damaged",
+        action="store_true",
+        help="process a damaged input (corrupt or truncated data) with what is readable,"
+        " with a warning; by default a damaged input is an error",
+    )
+    proc.add_argument(
         "--recipe",
         type=Path,
         metavar="R.json",
@@ -127,38 +143,141 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_names(parser: argparse.ArgumentParser | None = None) -> list[str]:
+    """The subcommands the parser knows (``info``, ``process``, ...), in their order."""
+    parser = parser or build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        if args.command == "info":
-            return _cmd_info(args)
-        if args.command == "ops":
-            return _cmd_ops()
-        if args.command == "process":
-            return _cmd_process(args)
-        if args.command == "batch":
-            from photofix.batch import command as batch_command
+    with _one_line_warnings(), _signals_stop_cleanly():
+        try:
+            return _dispatch(parser, args)
+        except PhotoFixError as exc:
+            _error(str(exc))
+            return 1
+        except KeyboardInterrupt:
+            _error("interrupted; no partial file was left")
+            return 130
+        except Terminated as exc:
+            _error(f"stopped by {exc.name}; no partial file was left")
+            return 128 + exc.signum
+        except MemoryError:
+            _error(
+                "out of memory: the image is too large for this computer (try a smaller"
+                " image, or lower --max-megapixels so such files are refused up front)"
+            )
+            return 1
+        except pickle.UnpicklingError as exc:
+            _error(
+                "a model file holds more than plain weights and PhotoFix's safe loader refused"
+                f" it{_refusal_detail(exc)}; it will not run code from a model file. Replace it"
+                " with the published file ('photofix models install ID --force')"
+            )
+            return 1
+        except OSError as exc:
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            _error(f"{(exc.strerror or str(exc)).lower()}{where}")
+            return 1
+        except Exception as exc:
+            _error(f"unexpected failure ({type(exc).__name__}: {_first_line(exc)}); please report")
+            return 1
 
-            return batch_command.run(args)
-        if args.command == "models":
-            return _cmd_models(args)
-        if args.command == "reproduce":
-            return _cmd_reproduce(args)
-        if args.command == "recipe":
-            return _cmd_recipe(args)
-        parser.print_help()
-        return 0
-    except PhotoFixError as exc:
-        _error(str(exc))
-        return 1
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.command == "info":
+        return _cmd_info(args)
+    if args.command == "ops":
+        return _cmd_ops()
+    if args.command == "process":
+        return _cmd_process(args)
+    if args.command == "batch":
+        from photofix.batch import command as batch_command
+
+        return batch_command.run(args)
+    if args.command == "models":
+        return _cmd_models(args)
+    if args.command == "reproduce":
+        return _cmd_reproduce(args)
+    if args.command == "recipe":
+        return _cmd_recipe(args)
+    parser.print_help()
+    return 0
 
 
 def _error(message: str) -> None:
     print(f"photofix: error: {message}", file=sys.stderr)
+
+
+def _refusal_detail(exc: BaseException) -> str:
+    """What the unpickler met (torch's "Unsupported global: GLOBAL x.y"), without its advice
+    to retry with the safety off."""
+    for line in str(exc).splitlines():
+        if "Unsupported global" in line or "Unsupported operand" in line:
+            return f" ({line.split(':', 1)[-1].strip().rstrip('.')})"
+    return ""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwinds like Ctrl-C so atomic writes remove their temp files."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def _signals_stop_cleanly() -> Iterator[None]:
+    """SIGTERM/SIGHUP raise Terminated in the main thread for the duration of the command."""
+    wanted = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Terminated(signum)
+
+    saved = {s: signal.signal(s, stop) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
+@contextlib.contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """Python warnings (ours and libraries') as ``photofix: warning: ...`` lines, once each;
+    library log chatter (tifffile) is kept off stderr."""
+    import logging
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if not issubclass(category, imageio.ImageWarning):
+            return  # a library's advice to programmers is not for the person at the terminal
+        text = str(message).strip().splitlines()
+        print(f"photofix: warning: {text[0] if text else category.__name__}", file=sys.stderr)
+
+    tiff_log = logging.getLogger("tifffile")
+    saved_level = tiff_log.level
+    tiff_log.setLevel(logging.CRITICAL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            tiff_log.setLevel(saved_level)
 
 
 # ---- info ----------------------------------------------------------------------------------
@@ -222,11 +341,7 @@ def _fmt(value: object) -> str:
 
 
 # ---- process -------------------------------------------------------------------------------
-@dataclass
-class _Job:
-    source: Path
-    target: Path
-    mask_target: Path | None
+_Job = outputs.Job
 
 
 def _cmd_process(args: argparse.Namespace) -> int:
@@ -240,44 +355,89 @@ def _cmd_process(args: argparse.Namespace) -> int:
     if any(step.operation().name == "split-scan" for step in chain[:-1]):
         raise CliError("split-scan makes one image per print: give it as the last --op")
     jobs = _plan_jobs(args)
+    _preflight(jobs, chain, args)
     policy = DevicePolicy(preference=args.device, half_precision=not args.exact)
     failures = 0
-    for job in jobs:
-        try:
-            _process_one(job, chain, args, policy)
-        except PhotoFixError as exc:
-            failures += 1
-            _error(str(exc) if len(jobs) == 1 else f"{job.source.name}: {exc}")
+    with (
+        imageio.accepting_damaged(args.accept_damaged),
+        imageio.replacing_read_only(args.replace_read_only),
+    ):
+        for job in jobs:
+            try:
+                # a folder, a FIFO, a missing or unreadable file: its own line, before anything
+                # opens it (hashing a FIFO for the record would wait forever)
+                imageio.read_info(job.source, max_pixels=None)
+                _process_one(job, chain, args, policy)
+            except PhotoFixError as exc:
+                failures += 1
+                _error(str(exc) if len(jobs) == 1 else f"{job.source.name}: {exc}")
     if failures and len(jobs) > 1:
         _error(f"{failures} of {len(jobs)} images failed")
     return 1 if failures else 0
 
 
-def _plan_jobs(args: argparse.Namespace) -> list[_Job]:
-    inputs: list[Path] = args.inputs
-    out: Path = args.output
-    many = len(inputs) > 1
-    as_dir = many or out.is_dir() or str(out).endswith(("/", "\\")) or not out.suffix
-    if as_dir and out.exists() and not out.is_dir():
-        raise CliError(f"{out} is a file, but several inputs need an output directory")
-    if not as_dir and args.format and SUFFIX_FORMAT.get(out.suffix.lower()) != args.format:
-        raise CliError(f"--format {args.format} does not match the output name {out.name}")
-    mask_dir = many and args.save_mask is not None
-    if mask_dir and args.save_mask.exists() and not args.save_mask.is_dir():
-        raise CliError("with several inputs, --save-mask must be a directory")
-    jobs = []
-    for src in inputs:
-        if as_dir:
-            fmt = args.format or SUFFIX_FORMAT.get(src.suffix.lower(), "png")
-            target = out / (src.stem + WRITE_SUFFIX[fmt])
-        else:
-            target = out
-        mask_target = args.save_mask / f"{src.stem}_mask.png" if mask_dir else args.save_mask
-        jobs.append(_Job(src, target, mask_target))
-    targets = [j.target.resolve() for j in jobs]
-    if len(set(targets)) != len(targets):
-        raise CliError("two inputs would be written to the same output name")
-    return jobs
+def _plan_jobs(args: argparse.Namespace) -> list[outputs.Job]:
+    """Every output named and checked (collisions, protected reads, writability) before any
+    pixel is decoded."""
+    return outputs.plan_outputs(
+        args.inputs,
+        args.output,
+        write_suffix=WRITE_SUFFIX,
+        suffix_format={**SUFFIX_FORMAT, **imageio.writable_suffixes()},
+        fmt=args.format,
+        save_mask=args.save_mask,
+        reads=(args.mask, args.hints),
+        overwrite_source=args.overwrite_source,
+        replace_read_only=getattr(args, "replace_read_only", False),
+    )
+
+
+def _max_pixels(args: argparse.Namespace) -> int | None:
+    limit = args.max_megapixels
+    if math.isnan(limit):
+        raise CliError("--max-megapixels must be a number (0 for no limit)")
+    if limit <= 0 or math.isinf(limit):
+        return None
+    return max(1, round(limit * 1e6))
+
+
+def _preflight(jobs: list[outputs.Job], chain: list, args: argparse.Namespace) -> None:
+    """Checks that need no pixels, done before the first image is decoded: the mask to save
+    will exist, and each input's header size and final size fit the megapixel limit."""
+    max_pixels = _max_pixels(args)
+    args.max_megapixels = 0 if max_pixels is None else max_pixels / 1e6
+    steps = [(step.operation(), step.params) for step in chain]
+    makes_mask = any("mask" in op.writes and "hints" not in op.writes for op, _ in steps)
+    if args.save_mask is not None and args.mask is None and not makes_mask:
+        raise CliError(
+            "--save-mask: no operation in the chain makes a mask and no --mask was given"
+        )
+    for job in jobs:
+        try:
+            meta = imageio.read_info(job.source, max_pixels=max_pixels)
+        except PhotoFixError:
+            continue  # reported per image when it is processed
+        width, height = meta.width, meta.height
+        for op, given in steps:
+            width, height = _size_after(op, op.resolve(given), width, height)
+        if max_pixels is not None and width * height > max_pixels:
+            raise CliError(
+                f"{job.source.name}: the result would be {width} × {height} ="
+                f" {width * height / 1e6:,.1f} megapixels, more than the limit of"
+                f" {max_pixels / 1e6:g} (--max-megapixels); nothing was done"
+            )
+
+
+def _size_after(op: object, params: dict, width: int, height: int) -> tuple[int, int]:
+    """The image size after ``op`` (only resizing operations change it)."""
+    from photofix.ops import resize, upscale
+
+    name = getattr(op, "name", "")
+    if name == "resize":
+        return resize.target_size(width, height, params)
+    if name == "upscale":
+        return upscale._target(height, width, params)
+    return width, height
 
 
 def _process_one(
@@ -343,7 +503,7 @@ def _process_one(
     if job.mask_target is not None:
         if layers.mask is None:
             raise CliError("--save-mask: no operation produced a mask and none was given")
-        job.mask_target.parent.mkdir(parents=True, exist_ok=True)
+        outputs.make_parent(job.mask_target)
         imageio.save_mask(job.mask_target, layers.mask)
     return done.records
 
@@ -364,7 +524,8 @@ def _check_writable(target: Path, protect: list[Path]) -> None:
         imageio.refuse_protected(target, protect)
     except SourceOverwrite as exc:
         raise SourceOverwrite(f"{exc} (or pass --overwrite-source)") from None
-    target.parent.mkdir(parents=True, exist_ok=True)
+    outputs.check_writable(target, replace_read_only=imageio.replacing_read_only_now())
+    outputs.make_parent(target)
 
 
 class _ProgressBar:

@@ -17,12 +17,17 @@ the header before any pixel is decoded.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
+import math
 import os
 import re
 import secrets
+import stat
 import struct
+import tempfile
 import threading
+import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -33,7 +38,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import tifffile
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, PngImagePlugin
 
 from photofix.core.errors import (
     CorruptImage,
@@ -49,6 +54,54 @@ from photofix.core.errors import (
 PathLike = str | os.PathLike[str]
 
 DEFAULT_MAX_PIXELS = 250_000_000
+# An ICC profile or XMP packet in a PNG may be larger than Pillow's 1 MB default for text chunks
+# (PhotoFix writes what it read, so it must read what it writes).
+MAX_PNG_CHUNK = 64 * 1024 * 1024
+# Prefix of the temporary files atomic_write leaves in the output folder while it writes.
+TEMP_MARK = ".photofix-tmp-"
+_STALE_TEMP_SECONDS = 24 * 3600
+
+# Caller-wide choices (the CLI sets them from --accept-damaged / --replace-read-only); a call's
+# own keyword argument wins.
+_ACCEPT_DAMAGED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "accept_damaged", default=False
+)
+_REPLACE_READ_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "replace_read_only", default=False
+)
+
+
+def replacing_read_only_now() -> bool:
+    """Whether :func:`replacing_read_only` is in effect."""
+    return _REPLACE_READ_ONLY.get()
+
+
+def writable_suffixes() -> dict[str, str]:
+    """Output suffix → format name (lower case) that :func:`save_image` writes."""
+    return {suffix: fmt.lower() for suffix, fmt in _SAVE_SUFFIXES.items()}
+
+
+@contextlib.contextmanager
+def accepting_damaged(accept: bool = True) -> Iterator[None]:
+    """Within the block, damaged files load with what is readable and an ImageWarning instead of
+    raising CorruptImage (``--accept-damaged``)."""
+    token = _ACCEPT_DAMAGED.set(accept)
+    try:
+        yield
+    finally:
+        _ACCEPT_DAMAGED.reset(token)
+
+
+@contextlib.contextmanager
+def replacing_read_only(allow: bool = True) -> Iterator[None]:
+    """Within the block, saving over a read-only file is allowed (``--replace-read-only``); the
+    new file keeps the old one's mode, read-only included."""
+    token = _REPLACE_READ_ONLY.set(allow)
+    try:
+        yield
+    finally:
+        _REPLACE_READ_ONLY.reset(token)
+
 
 _SUPPORTED_TEXT = "JPEG, PNG, TIFF, WebP and BMP"
 _READ_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp", ".bmp", ".dib"}
@@ -131,12 +184,24 @@ class LoadedImage:
 # ---- sample conversion ----------------------------------------------------------------------
 
 
+_QUANTIZE_STRIP = 1 << 18  # samples per strip: the float scratch stays small for any image
+
+
 def _quantize(x: np.ndarray, full_scale: int, dtype: type) -> np.ndarray:
-    scaled = np.multiply(np.asarray(x), np.float32(full_scale), dtype=np.float32)
-    np.clip(scaled, 0, full_scale, out=scaled)
-    np.nan_to_num(scaled, copy=False, nan=0.0)
-    np.rint(scaled, out=scaled)
-    return scaled.astype(dtype)
+    x = np.asarray(x)
+    out = np.empty(x.shape, dtype)
+    if x.ndim == 0 or x.size == 0:
+        flat_in, flat_out = x.reshape(1, -1), out.reshape(1, -1)
+    else:
+        flat_in, flat_out = x.reshape(x.shape[0], -1), out.reshape(out.shape[0], -1)
+    rows = max(1, _QUANTIZE_STRIP // max(1, flat_in.shape[1]))
+    for y in range(0, flat_in.shape[0], rows):
+        scaled = np.multiply(flat_in[y : y + rows], np.float32(full_scale), dtype=np.float32)
+        np.clip(scaled, 0, full_scale, out=scaled)
+        np.nan_to_num(scaled, copy=False, nan=0.0)
+        np.rint(scaled, out=scaled)
+        flat_out[y : y + rows] = scaled
+    return out
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
@@ -290,12 +355,16 @@ class _PillowLimitLift:
         self._lock = threading.Lock()
         self._active = 0
         self._saved: int | None = None
+        self._saved_chunk = (PngImagePlugin.MAX_TEXT_CHUNK, PngImagePlugin.MAX_TEXT_MEMORY)
 
     def __enter__(self) -> None:
         with self._lock:
             if self._active == 0:
                 self._saved = Image.MAX_IMAGE_PIXELS
+                self._saved_chunk = (PngImagePlugin.MAX_TEXT_CHUNK, PngImagePlugin.MAX_TEXT_MEMORY)
                 Image.MAX_IMAGE_PIXELS = None
+                PngImagePlugin.MAX_TEXT_CHUNK = max(MAX_PNG_CHUNK, self._saved_chunk[0])
+                PngImagePlugin.MAX_TEXT_MEMORY = max(4 * MAX_PNG_CHUNK, self._saved_chunk[1])
             self._active += 1
 
     def __exit__(self, *exc_info: object) -> None:
@@ -303,6 +372,7 @@ class _PillowLimitLift:
             self._active -= 1
             if self._active == 0:
                 Image.MAX_IMAGE_PIXELS = self._saved
+                PngImagePlugin.MAX_TEXT_CHUNK, PngImagePlugin.MAX_TEXT_MEMORY = self._saved_chunk
 
 
 _PILLOW_LIMIT_LIFTED = _PillowLimitLift()
@@ -312,6 +382,14 @@ def _sniff_format(path: Path) -> tuple[str, bytes]:
     """The file's format from its first bytes, and those bytes."""
     name = path.name
     try:
+        kind = os.stat(path).st_mode
+        if stat.S_ISDIR(kind):
+            raise IsADirectoryError
+        if not stat.S_ISREG(kind):  # a FIFO would block open() forever
+            raise ImageError(
+                f"{name} is not a regular file (a pipe, device or socket); PhotoFix opens image"
+                " files."
+            )
         with open(path, "rb") as f:
             head = f.read(32)
     except FileNotFoundError:
@@ -408,6 +486,211 @@ def _opened_with_pillow(path: Path, fmt: str, head: bytes) -> Iterator[Image.Ima
             raise _unreadable(path, fmt, head, exc) from exc
 
 
+# ---- damage and decompression bombs --------------------------------------------------------
+
+# The fewest bytes per pixel each format can spend on real data. Deflate expands at most about
+# 1032:1; a Huffman-coded JPEG spends at least one bit per 8×8 block (its DC code); PackBits at
+# most 128:2; LZW codes reach about 4096 bytes per 12 bits. A file smaller than its declared size
+# allows cannot hold that image: it is refused before any pixel buffer is allocated. Halved again
+# for slack. Formats and codecs not listed (WebP, arithmetic JPEG, zstd, LZMA) are not bounded.
+_DEFLATE_RATIO = 1032 * 2
+_TIFF_RATIOS = {1: 1, 5: 4096 * 2, 7: 512 * 8 * 2, 8: _DEFLATE_RATIO, 32946: _DEFLATE_RATIO,
+                32773: 64 * 2}  # fmt: skip
+_JPEG_HUFFMAN_SOF = (0xC0, 0xC1, 0xC2, 0xC3)
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_DAMAGE_WORDS = ("corrupt", "premature", "truncat", "not enough", "bad huffman", "crc",
+                 "extraneous", "invalid", "incomplete", "error")  # fmt: skip
+
+
+def _too_little_data(path: Path, width: int, height: int, needed: float) -> CorruptImage:
+    have = path.stat().st_size
+    return CorruptImage(
+        f"{path.name} says it is {width} × {height} pixels, but its {have:,} bytes cannot hold "
+        f"that picture (at least {math.ceil(needed):,} bytes are needed): it is damaged or "
+        "made to exhaust memory, and was not decoded."
+    )
+
+
+def _check_data_can_fill(path: Path, fmt: str, head: bytes, im: Image.Image) -> None:
+    """CorruptImage when the file is too small for the size its header declares."""
+    width, height = im.size
+    size = path.stat().st_size
+    if fmt == "PNG":
+        depth, channels = head[24], _PNG_CHANNELS.get(head[25], 4)
+        raw = height * (1 + math.ceil(width * channels * depth / 8))
+        needed = raw / _DEFLATE_RATIO
+    elif fmt == "JPEG":
+        if _jpeg_sof(path) not in _JPEG_HUFFMAN_SOF:
+            return
+        needed = width * height / 64 / 8 / 2
+    elif fmt == "BMP":
+        compression = int.from_bytes(head[30:34], "little") if len(head) >= 34 else 0
+        bits = int.from_bytes(head[28:30], "little") if len(head) >= 30 else 24
+        rows = height * (((width * bits + 31) // 32) * 4)
+        needed = rows if compression in (0, 3) else rows / 128 / 2
+    else:
+        return
+    if size < needed:
+        raise _too_little_data(path, width, height, needed)
+
+
+def _check_tiff_data_can_fill(path: Path, page: tifffile.TiffPage) -> None:
+    ratio = _TIFF_RATIOS.get(int(page.compression))
+    if ratio is None:
+        return
+    raw = page.imagelength * page.imagewidth * page.samplesperpixel * page.bitspersample / 8
+    counts = page.databytecounts
+    stored = sum(int(c) for c in counts) if counts else path.stat().st_size
+    stored = min(stored, path.stat().st_size)
+    if stored < raw / ratio:
+        raise _too_little_data(path, page.imagewidth, page.imagelength, raw / ratio)
+
+
+def _jpeg_sof(path: Path) -> int | None:
+    """The start-of-frame marker (0xC0…0xCF) of a JPEG: which coding it uses."""
+    with open(path, "rb") as f:
+        f.seek(2)
+        for _ in range(1000):  # segments before the frame header
+            segment = f.read(4)
+            if len(segment) < 4 or segment[0] != 0xFF:
+                return None
+            marker = segment[1]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                return marker
+            f.seek(int.from_bytes(segment[2:4], "big") - 2, 1)
+    return None
+
+
+def _jpeg_damage(path: Path) -> str | None:
+    """What libjpeg says is wrong with the file's coded data, or None when it decodes cleanly.
+
+    Pillow silences libjpeg's warnings ("Corrupt JPEG data: premature end of data segment") and
+    returns grey or smeared rows; here the whole scan is decoded once more at 1/8 scale with
+    warnings as errors (simplejpeg, libjpeg-turbo), which costs a fraction of the real decode.
+    """
+    try:
+        import simplejpeg
+    except ImportError:  # an optional check: without it damaged JPEGs are not detected
+        return None
+    data = path.read_bytes()
+    failure = None
+    for space in ("GRAY", "CMYK"):
+        try:
+            simplejpeg.decode_jpeg(data, colorspace=space, min_factor=8, strict=True)
+            return None
+        except ValueError as exc:
+            failure = str(exc)
+            if any(word in failure.lower() for word in ("corrupt", "premature", "huffman")):
+                break
+    if failure is None or ("color" in failure.lower() and "conversion" in failure.lower()):
+        return None
+    return failure.rstrip(".").lower().replace("jpeg data: ", "data: ")
+
+
+def _png_short_data(path: Path, head: bytes) -> str | None:
+    """'the image data ends after N of H rows' when a PNG's compressed data holds fewer bytes
+    than its rows need (Pillow fills the missing rows silently), else None."""
+    width, height = struct.unpack(">II", head[16:24])
+    depth, channels, interlaced = head[24], _PNG_CHANNELS.get(head[25], 4), head[28] == 1
+    row = 1 + math.ceil(width * channels * depth / 8)
+    if interlaced:
+        need = 0
+        for x0, y0, dx, dy in ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4),
+                               (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)):  # fmt: skip
+            pw, ph = (width - x0 + dx - 1) // dx, (height - y0 + dy - 1) // dy
+            if pw and ph:
+                need += ph * (1 + math.ceil(pw * channels * depth / 8))
+    else:
+        need = height * row
+    inflate = zlib.decompressobj()
+    got = 0
+    with open(path, "rb") as f:
+        f.seek(8)
+        while header := f.read(8):
+            if len(header) < 8:
+                break
+            length, kind = struct.unpack(">I4s", header)
+            if kind == b"IDAT":
+                data = f.read(length)
+                while data and got < need:
+                    got += len(inflate.decompress(data, 1 << 22))
+                    data = inflate.unconsumed_tail
+                f.seek(4, 1)
+            elif kind == b"IEND":
+                break
+            else:
+                f.seek(length + 4, 1)
+            if got >= need:
+                return None
+    with contextlib.suppress(zlib.error):
+        got += len(inflate.flush())
+    if got >= need:
+        return None
+    rows = got // row if not interlaced else None
+    where = f"after {rows} of {height} rows" if rows is not None else "early (interlaced)"
+    return f"its image data ends {where}"
+
+
+def _damaged(path: Path, what: str) -> None:
+    """Refuse a damaged file (CorruptImage), or, with accept-damaged, warn and go on."""
+    if _ACCEPT_DAMAGED.get():
+        warnings.warn(
+            f"{path.name} is damaged ({what}); kept what was readable, as asked.",
+            ImageWarning,
+            stacklevel=4,
+        )
+        return
+    raise CorruptImage(
+        f"{path.name} is damaged: {what}. PhotoFix does not hand back a partly decoded picture"
+        " as a result (--accept-damaged keeps what is readable)."
+    )
+
+
+@contextlib.contextmanager
+def _truncated_allowed(allow: bool) -> Iterator[None]:
+    from PIL import ImageFile
+
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = allow or saved
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _c_stderr_captured() -> Iterator[Callable[[], str]]:
+    """Collect what C libraries (libpng, libjpeg, libtiff inside OpenCV) print on file
+    descriptor 2 during the block, instead of letting it reach the user's terminal; yields a
+    function returning the text."""
+    text = ""
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all (a windowed app): nothing to capture
+            yield lambda: ""
+            return
+        try:
+            os.dup2(sink.fileno(), 2)
+            yield lambda: text
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace")
+
+
+def _decoder_complaint(said: str) -> str | None:
+    lines = [line.strip() for line in said.splitlines() if line.strip()]
+    bad = [line for line in lines if any(w in line.lower() for w in _DAMAGE_WORDS)]
+    if not bad:
+        return None
+    return bad[0].removeprefix("libpng error: ").removeprefix("libpng warning: ").lower()
+
+
 # ---- reading through Pillow (JPEG, PNG, WebP, BMP; TIFF fallback) ---------------------------
 
 
@@ -415,6 +698,8 @@ def _read_with_pillow(
     path: Path, fmt: str, head: bytes, max_pixels: int | None, decode: bool
 ) -> tuple[ImageMeta, _SourcePixels | None]:
     if fmt == "PNG":  # Pillow refuses a zero-size IHDR as "not an image"
+        if len(head) < 26 or head[12:16] != b"IHDR":
+            raise _unreadable(path, fmt, head, None)
         _check_pixels(path, *struct.unpack(">II", head[16:24]), max_pixels)
     # IHDR bit depth 16 with colour type RGB, gray+alpha or RGBA: Pillow would give 8 bits
     deep_png = fmt == "PNG" and head[24] == 16 and head[25] in (2, 4, 6)
@@ -426,10 +711,24 @@ def _read_with_pillow(
         _check_pixels(path, meta.width, meta.height, max_pixels)
         if not decode:
             return meta, None
+        _check_data_can_fill(path, fmt, head, im)
+        damage = _jpeg_damage(path) if fmt == "JPEG" else None
+        if fmt == "PNG":
+            damage = _png_short_data(path, head)
+        if damage is not None and _looks_truncated(path, fmt, head):
+            damage = (
+                "it looks truncated, the file ends before the image is complete (perhaps an"
+                " interrupted copy or download)"
+            )
+        if damage is not None:
+            _damaged(path, damage)
         if deep_png:
             encoded = np.fromfile(path, dtype=np.uint8)
-            return meta, _decode_with_opencv(encoded, path, fmt, head, meta)
-        return meta, _pillow_pixels(im, meta)
+            pixels = _decode_with_opencv(encoded, path, fmt, head, meta)
+        else:
+            with _truncated_allowed(_ACCEPT_DAMAGED.get()):
+                pixels = _pillow_pixels(im, meta)
+        return meta, pixels
 
 
 def _pillow_meta(im: Image.Image, fmt: str) -> ImageMeta:
@@ -497,9 +796,12 @@ def _decode_with_opencv(
 ) -> _SourcePixels:
     """8/16-bit gray or colour pixels of the file's bytes ``encoded`` through OpenCV (BGR(A)
     order, undone here)."""
-    samples = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+    with _c_stderr_captured() as said:
+        samples = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
     if samples is None or samples.dtype not in (np.uint8, np.uint16):
         raise _unreadable(path, fmt, head, None)
+    if complaint := _decoder_complaint(said()):
+        _damaged(path, complaint)
     if samples.ndim == 2:
         samples = samples[..., None]
     channels = samples.shape[2]
@@ -526,6 +828,7 @@ def _read_tiff(
             _check_pixels(path, meta.width, meta.height, max_pixels)
             if not decode:
                 return meta, None
+            _check_tiff_data_can_fill(path, page)
             if (
                 page.compression in tifffile.TIFF.DECOMPRESSORS
                 and page.predictor in tifffile.TIFF.UNPREDICTORS
@@ -890,7 +1193,16 @@ def _write_with_pillow(target: Path, frame: _Frame, *, fmt: str, quality: int) -
     for key in ("icc_profile", "exif", "xmp"):
         if value := getattr(frame, key):
             options[key] = value
-    image.save(target, format=fmt, **options)
+    try:
+        with _c_stderr_captured():  # libjpeg's "Suspension not allowed here"
+            image.save(target, format=fmt, **options)
+    except OSError:
+        if not options.get("optimize"):
+            raise
+        # Pillow sizes the buffer of an optimised JPEG at 2 bytes per pixel; grainy pictures at
+        # quality 90-100 need more ("broken data stream"). Unoptimised JPEG streams instead.
+        options["optimize"] = False
+        image.save(target, format=fmt, **options)
 
 
 def _output_format(path: Path, format: str | None) -> str:
@@ -927,6 +1239,7 @@ def save_image(
     quality: int = 95,
     grayscale: bool | None = None,
     protect: Iterable[PathLike] = (),
+    replace_read_only: bool | None = None,
 ) -> Path:
     """Write float32 RGB H×W×3 in [0, 1] (and optional alpha H×W in [0, 1]) to ``path``,
     atomically; returns the path.
@@ -946,7 +1259,8 @@ def save_image(
     :class:`ImageWarning` if any pixel was not opaque.
 
     Raises UnsupportedImage for an unknown format, SourceOverwrite when ``path`` is one of
-    ``protect``, WriteError when the file cannot be written (nothing is left behind).
+    ``protect``, WriteError when the file cannot be written (nothing is left behind) or is
+    read-only (unless ``replace_read_only``; None follows :func:`replacing_read_only`).
     """
     path = Path(path)
     fmt = _output_format(path, format)
@@ -983,7 +1297,9 @@ def save_image(
         "JPEG": partial(_write_with_pillow, fmt="JPEG", quality=quality),
         "WEBP": partial(_write_with_pillow, fmt="WEBP", quality=quality),
     }
-    return atomic_write(path, partial(writers[fmt], frame=frame))
+    return atomic_write(
+        path, partial(writers[fmt], frame=frame), replace_read_only=replace_read_only
+    )
 
 
 def _channels_agree(rgb: np.ndarray) -> bool:
@@ -992,39 +1308,111 @@ def _channels_agree(rgb: np.ndarray) -> bool:
     return bool(np.abs(r - g).max() <= tolerance and np.abs(g - b).max() <= tolerance)
 
 
-def save_mask(path: PathLike, mask: np.ndarray) -> Path:
+def save_mask(path: PathLike, mask: np.ndarray, *, replace_read_only: bool | None = None) -> Path:
     """Write an H×W bool mask as an 8-bit grayscale PNG (set = 255, clear = 0), atomically."""
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ValueError(f"a mask is H×W, got shape {mask.shape}")
     samples = np.where(mask, np.uint8(255), np.uint8(0))
     frame = _Frame(samples, None, None, None, None, None)
-    return atomic_write(Path(path), partial(_write_png, frame=frame))
+    return atomic_write(
+        Path(path), partial(_write_png, frame=frame), replace_read_only=replace_read_only
+    )
 
 
-def atomic_write(path: PathLike, write: Callable[[Path], None]) -> Path:
+def atomic_write(
+    path: PathLike, write: Callable[[Path], None], *, replace_read_only: bool | None = None
+) -> Path:
     """Call ``write(temp)`` to produce the file at a temporary name in the same folder
-    (``.{name}.photofix-tmp-<random>``), flush it to disk and rename it over ``path``.
+    (``.{name}.photofix-tmp-<pid>-<random>``), flush it to disk and rename it over ``path``.
 
-    Either the complete new file is at ``path`` or — on any failure — the old file is untouched
-    and no temporary file remains. PhotoFix errors from ``write`` propagate as they are; anything
-    else becomes WriteError.
+    Either the complete new file is at ``path`` or — on any failure, Ctrl-C and the signals the
+    CLI turns into exceptions included — the old file is untouched and no temporary file
+    remains. A replaced file keeps its permission bits and, where the system allows, its owner
+    and group. A read-only file is refused with WriteError unless ``replace_read_only`` (None:
+    as set by :func:`replacing_read_only`). Temporary files that a killed PhotoFix left in the
+    folder are removed. PhotoFix errors from ``write`` propagate as they are; anything else
+    becomes WriteError.
     """
     path = Path(path)
-    temp = path.with_name(f".{path.name}.photofix-tmp-{secrets.token_hex(6)}")
+    allow_read_only = _REPLACE_READ_ONLY.get() if replace_read_only is None else replace_read_only
+    try:
+        old = os.stat(path)
+    except OSError:
+        old = None
+    replaceable = old is None or not stat.S_ISREG(old.st_mode) or allow_read_only
+    if not replaceable and (not old.st_mode & stat.S_IWUSR or not os.access(path, os.W_OK)):
+        raise WriteError(
+            f"{path.name} is read-only; PhotoFix does not replace it (pass"
+            " --replace-read-only, or make it writable first)."
+        )
+    sweep_stale_temps(path.parent)
+    temp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(6)}")
     try:
         write(temp)
         with open(temp, "rb+") as f:
             os.fsync(f.fileno())
+        if old is not None and stat.S_ISREG(old.st_mode):
+            _copy_ownership(temp, old)
         os.replace(temp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             temp.unlink(missing_ok=True)
         if isinstance(exc, PhotoFixError) or not isinstance(exc, Exception):
             raise
+        if isinstance(exc, MemoryError):
+            raise WriteError(f"Could not save {path.name}: out of memory.") from None
         raise WriteError(f"Could not save {path.name}: {_write_failure(path, exc)}.") from exc
     _sync_folder(path.parent)
     return path
+
+
+def _copy_ownership(temp: Path, old: os.stat_result) -> None:
+    """Give the new file the replaced one's owner, group (where allowed) and mode."""
+    if hasattr(os, "chown"):
+        with contextlib.suppress(OSError):
+            os.chown(temp, old.st_uid, old.st_gid)
+    os.chmod(temp, stat.S_IMODE(old.st_mode))
+
+
+_TEMP_NAME = re.compile(r"^\..+" + re.escape(TEMP_MARK) + r"(?:(\d+)-)?[0-9a-f]{12}$")
+
+
+def sweep_stale_temps(folder: PathLike) -> list[Path]:
+    """Remove temporary files of earlier PhotoFix runs that were killed while writing (their
+    process no longer runs, or, for unnamed ones, older than a day); returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if TEMP_MARK not in entry.name or not (match := _TEMP_NAME.match(entry.name)):
+            continue
+        pid = match.group(1)
+        try:
+            old = now - entry.stat().st_mtime > _STALE_TEMP_SECONDS
+            orphan = pid is not None and int(pid) != os.getpid() and not _process_alive(int(pid))
+            if not (old or orphan):
+                continue
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if os.name != "posix":
+        return True  # no cheap check: leave it to the age rule
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _write_failure(path: Path, exc: Exception) -> str:

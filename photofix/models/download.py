@@ -272,7 +272,7 @@ def install(
         progress.update(1.0, f"{spec.title} is already installed")
         return target
     target = models_dir() / w.filename  # a (re)install goes to the user's folder, never the bundle
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _make_models_folder(target)
     part = _part_path(target)
     digest = _download(spec, w, part, progress, timeout)
     if digest != w.sha256:
@@ -418,16 +418,35 @@ def import_file(spec: ModelSpec, source: Path, progress: Progress | None = None)
             f"expected {w.sha256[:12]}…); nothing was installed."
         )
     target = models_dir() / w.filename
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _make_models_folder(target)
     tmp = _part_path(target).with_suffix(".import")
     try:
         shutil.copyfile(source, tmp)
         _fsync(tmp)
         os.replace(tmp, target)
+    except OSError as exc:
+        raise DownloadFailed(
+            f"{spec.title} could not be installed in {target.parent} ({_reason(exc)})."
+        ) from None
     finally:
         tmp.unlink(missing_ok=True)
     _remember(target, digest)
     return target
+
+
+def _make_models_folder(target: Path) -> None:
+    """Create the models folder, or one clear DownloadFailed when it cannot be written."""
+    folder = target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise DownloadFailed(
+            f"The models folder {folder} cannot be written ({_reason(exc)}); make it writable,"
+            " or set PHOTOFIX_MODELS_DIR to a folder you can write."
+        ) from None
 
 
 def _fsync(path: Path) -> None:

@@ -8,6 +8,7 @@ installs). Writes are atomic.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -66,13 +67,16 @@ def cached_conversion(
         except (SafetensorError, OSError, ValueError):
             pass  # damaged: convert again below
     tensors = {k: np.ascontiguousarray(v, np.float32) for k, v in convert().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         save_file(tensors, tmp, metadata={"source_sha256_16": key, "model": model_id})
         os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only or full cache folder: use the converted weights without keeping them
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return tensors
 
 

@@ -38,6 +38,7 @@ from photofix.ops.registry import Layers, OpContext, Operation, Param
 STATS_LONG_EDGE = 384
 MEDIAN_SIZE = 7
 MAX_GAMMA_STEP = 1.25
+STRIP_PIXELS = 1 << 18  # pixels per strip when the curves are applied
 
 
 def _stats_sample(image: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
@@ -114,11 +115,17 @@ def correct_fade(
     lo, hi, gamma = fade_curves(image, alpha, clip, balance)
     # Apply as a 4096-entry lookup per channel: exact enough (< 1/4095) and fast on 12 MP.
     xs = np.linspace(0.0, 1.0, 4096, dtype=np.float32)
-    out = np.empty_like(image)
+    curves = []
     for c in range(3):
         curve = np.clip((xs - lo[c]) / (hi[c] - lo[c]), 0.0, 1.0) ** gamma[c]
-        curve = xs + strength * (curve - xs)
-        out[..., c] = np.interp(image[..., c], xs, curve).astype(np.float32)
+        curves.append(xs + strength * (curve - xs))
+    out = np.empty_like(image)
+    # in strips of rows: np.interp works in float64, so a whole-image call would need 8 bytes
+    # per sample of scratch on top of the output; per strip the result is the same, bit for bit
+    rows = max(1, STRIP_PIXELS // max(1, image.shape[1]))
+    for y in range(0, image.shape[0], rows):
+        for c in range(3):
+            out[y : y + rows, :, c] = np.interp(image[y : y + rows, :, c], xs, curves[c])
     return out
 
 

@@ -64,13 +64,18 @@ def resize_image(image: np.ndarray, size: tuple[int, int], method: str = "lanczo
     if image.shape[1] == size[0] and image.shape[0] == size[1]:
         return image.copy()
     flt = _PIL_FILTERS[method]
-    channels = [image] if image.ndim == 2 else [image[..., c] for c in range(image.shape[2])]
-    out = [
-        np.asarray(Image.fromarray(np.ascontiguousarray(ch, np.float32), "F").resize(size, flt))
-        for ch in channels
-    ]
-    result = out[0] if image.ndim == 2 else np.stack(out, axis=2)
-    return np.clip(result, 0.0, 1.0).astype(np.float32, copy=False)
+    # One channel at a time into a preallocated result: the extra memory is one channel of the
+    # input and one of the output. (Not in strips: Pillow's resize of a box is not bit-identical
+    # to the whole-image resize, up to 4e-5, which 16-bit output would show.)
+    result = np.empty((size[1], size[0], *image.shape[2:]), np.float32)
+    planes = [(image, result)] if image.ndim == 2 else [
+        (image[..., c], result[..., c]) for c in range(image.shape[2])
+    ]  # fmt: skip
+    for plane, target in planes:
+        resized = Image.fromarray(np.ascontiguousarray(plane, np.float32), "F").resize(size, flt)
+        np.clip(np.asarray(resized), 0.0, 1.0, out=target)
+        del resized
+    return result
 
 
 def _nearest(layer: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:

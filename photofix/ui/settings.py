@@ -8,6 +8,8 @@ stops the program from starting).
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,13 +67,18 @@ class Settings:
     # -- persistence -------------------------------------------------------------------------
     @classmethod
     def load(cls, store: QSettings) -> Settings:
+        """The stored settings; a value that is missing, unreadable or out of its range (a
+        damaged or hand-edited file) is the default instead."""
         settings = cls()
         for f in dataclasses.fields(cls):
-            if not store.contains(f.name):
-                continue
             default = getattr(settings, f.name)
-            value = _typed(store.value(f.name), default)
-            if value is not None:
+            try:
+                if not store.contains(f.name):
+                    continue
+                value = _typed(store.value(f.name), default)
+            except Exception:  # whatever Qt or the file throws: keep the default
+                continue
+            if value is not None and _valid(f.name, value):
                 setattr(settings, f.name, value)
         return settings
 
@@ -84,6 +91,40 @@ class Settings:
                 value = list(value)
             store.setValue(f.name, value)
         store.sync()
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "tool": ("navigate", "brush", "eraser", "hint"),
+    "compare_mode": ("off", "vertical", "horizontal", "side"),
+    "compare_before": ("original", "previous"),
+    "device": ("auto", "cuda", "mps", "cpu"),
+    "export_format": ("TIFF", "PNG", "JPEG"),
+}
+_RANGES: dict[str, tuple[float, float]] = {
+    "brush_size": (1, 5000),
+    "overlay_opacity": (0.0, 1.0),
+    "strength": (0.0, 1.0),
+    "feather": (0.0, 500.0),
+    "export_bit_depth": (8, 16),
+    "jpeg_quality": (1, 100),
+    "autosave_minutes": (0, 24 * 60),
+}
+_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+
+
+def _valid(name: str, value: object) -> bool:
+    """Whether a value read back is one the window can use."""
+    if name in _CHOICES:
+        return value in _CHOICES[name]
+    if name in _RANGES:
+        low, high = _RANGES[name]
+        ok = isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high
+        return ok and (name != "export_bit_depth" or value in (8, 16))
+    if name.endswith("_colour"):
+        return isinstance(value, str) and bool(_COLOUR.match(value))
+    if isinstance(value, str):
+        return "\x00" not in value
+    return True
 
 
 def _typed(raw: object, default: object) -> object:
@@ -105,5 +146,5 @@ def _typed(raw: object, default: object) -> object:
                 return []
             return [str(x) for x in (raw if isinstance(raw, (list, tuple)) else [raw])]
         return str(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
