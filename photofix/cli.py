@@ -32,7 +32,7 @@ from photofix.inference.device import DevicePolicy
 from photofix.ops import REGISTRY, Layers, OpContext, parse_op_spec
 from photofix.ops.steps import HINT_PAINT, MASK_PAINT, StepRequest, check_steps, replay
 
-COMMANDS = ("info", "ops", "process", "reproduce", "recipe", "models")
+COMMANDS = ("info", "ops", "process", "batch", "reproduce", "recipe", "models")
 WRITE_SUFFIX = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg"}
 SUFFIX_FORMAT = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_record_options(proc)
     proc.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    from photofix.batch import command as batch_command
+
+    batch_command.add_parser(sub)
     _add_reproduce_parser(sub)
     _add_recipe_parser(sub)
     _add_models_parser(sub)
@@ -134,6 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_ops()
         if args.command == "process":
             return _cmd_process(args)
+        if args.command == "batch":
+            from photofix.batch import command as batch_command
+
+            return batch_command.run(args)
         if args.command == "models":
             return _cmd_models(args)
         if args.command == "reproduce":

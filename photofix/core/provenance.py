@@ -215,6 +215,7 @@ def save_recorded(
     started: str | None = None,
     runtime: Mapping[str, Any] | None = None,
     record: bool = True,
+    batch: Mapping[str, Any] | None = None,
     format: str | None = None,
     bit_depth: int | None = None,
     quality: int = 95,
@@ -227,7 +228,8 @@ def save_recorded(
     ``meta`` is the ImageMeta to write (DPI already updated by the steps); ``source_meta`` the
     source's as loaded (format, size; defaults to ``meta``). ``source_sha256`` should be taken
     when the source was opened (it is computed now otherwise). The window and the CLI both
-    save through here."""
+    save through here, and so does ``photofix batch``, which adds ``batch`` (the recipe's
+    SHA-256) to the record."""
     import dataclasses
 
     from photofix.core.imageio import read_info, save_image
@@ -248,6 +250,8 @@ def save_recorded(
         source_format=getattr(src, "format", None),
         source_size_px=(src.width, src.height) if src is not None else None,
     )
+    if batch is not None:
+        rec["batch"] = dict(batch)
     fmt = (format or target.suffix.lstrip(".")).lower()
     limit = JPEG_XMP_LIMIT if fmt in ("jpeg", "jpg") else None
     base = getattr(source_meta if source_meta is not None else meta, "xmp", None)

@@ -358,7 +358,9 @@ def _jsonable(value: Any) -> Any:
 @dataclass
 class RecipeStep:
     """One step of a recipe: an operation, its parameters and blend. ``per_image`` names data
-    each image must bring (``"mask"``: a painted mask, given with ``--mask``)."""
+    each image must bring (``"mask"``: a painted mask, given with ``--mask``). ``review``: a
+    batch stops each image at this step and lists it for a person to check its proposal
+    (``photofix batch``)."""
 
     op: str
     params: dict[str, Any] = field(default_factory=dict)
@@ -366,6 +368,7 @@ class RecipeStep:
     version: int = 1
     per_image: str | None = None
     label: str | None = None
+    review: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"op": self.op, "version": self.version, "params": self.params}
@@ -375,6 +378,8 @@ class RecipeStep:
             out["per_image"] = self.per_image
         if self.label:
             out["label"] = self.label
+        if self.review:
+            out["review"] = True
         return out
 
     @classmethod
@@ -386,6 +391,7 @@ class RecipeStep:
             version=int(data.get("version", 1)),
             per_image=data.get("per_image"),
             label=data.get("label"),
+            review=bool(data.get("review", False)),
         )
 
     @classmethod

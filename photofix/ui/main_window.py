@@ -37,6 +37,7 @@ from photofix import __version__
 from photofix.inference.service import InferenceService
 from photofix.ops import REGISTRY
 from photofix.ui.autosave import Autosave
+from photofix.ui.batch_dialog import show_batch_dialog
 from photofix.ui.controller import WorkspaceController
 from photofix.ui.document_state import DocumentState
 from photofix.ui.file_workflow import (  # noqa: F401  (the names were importable from here)
@@ -172,6 +173,7 @@ class MainWindow(
             None,
             "Save the steps as a recipe that photofix process --recipe runs on other scans",
         )
+        a("batch", "&Batch…", lambda: show_batch_dialog(self), "Ctrl+B", "fa5s.layer-group")
         a("close_image", "&Close Image", self._on_close_image_requested, "Ctrl+W")
         a("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
         a("undo", "&Undo", self.controller.undo, "Ctrl+Z", "fa5s.undo")
@@ -312,6 +314,8 @@ class MainWindow(
         file_menu.addSeparator()
         for key in ("save", "save_as", "export", "export_recipe"):
             file_menu.addAction(self.actions[key])
+        file_menu.addSeparator()
+        file_menu.addAction(self.actions["batch"])
         file_menu.addSeparator()
         file_menu.addAction(self.actions["close_image"])
         file_menu.addAction(self.actions["quit"])
