@@ -174,6 +174,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"{path}:")
         for key, value in describe(meta).items():
             print(f"  {key + ':':<12} {value}")
+        try:
+            record = provenance.read_record(path)
+        except PhotoFixError:
+            record = None
+        if record is not None:
+            ops = ", ".join(s["op"] for s in record.get("steps", [])) or "no steps"
+            print(f"  {'PhotoFix:':<12} {ops} (recorded in the {record['recorded_in']})")
     return status
 
 
@@ -199,7 +206,10 @@ def describe(meta: imageio.ImageMeta) -> dict[str, str]:
 
 # ---- ops -----------------------------------------------------------------------------------
 def _cmd_ops() -> int:
-    for op in REGISTRY:
+    from photofix.ops.steps import ENGINE_OPERATIONS, proposal_operation
+
+    extra = [*ENGINE_OPERATIONS.values(), *(proposal_operation(o) for o in REGISTRY if o.review)]
+    for op in [*REGISTRY, *extra]:
         print(f"{op.name}: {op.summary}")
         for p in op.params:
             default = "" if p.default is None else f" (default {_fmt(p.default)})"
