@@ -40,7 +40,9 @@ class Autosave:
         if key == self._autosaved_at:
             return False
         c = self.controller
-        snapshot = SessionSnapshot.of(doc, c.original_path, c.recorded, c.source_sha256)
+        snapshot = SessionSnapshot.of(
+            doc, c.original_path, c.recorded, c.source_sha256, c.source_meta
+        )
         if self.sessions.save_async(snapshot):
             self._autosaved_at = key
             return True
@@ -83,6 +85,9 @@ class Autosave:
             original_path=original,
             recorded=getattr(snapshot, "recorded", []),
             source_sha256=getattr(snapshot, "source_sha256", None),
+        )
+        self.controller.source_meta = getattr(snapshot, "source_meta", None) or (
+            self.controller.source_meta
         )
         self.statusBar().showMessage(f"Recovered the work on {name} from {when}", 8000)
         return True

@@ -23,6 +23,7 @@ from photofix.core import provenance
 from photofix.core.document import Document
 from photofix.core.errors import ModelMissing, OperationError
 from photofix.core.history import Box
+from photofix.core.imageio import ImageMeta
 from photofix.core.recipe import Recipe, StepRecord
 from photofix.inference.device import DevicePolicy
 from photofix.inference.service import InferenceService, Job, JobContext
@@ -100,6 +101,7 @@ class WorkspaceController(QObject):
         self.original_path: Path | None = None
         self.recorded: list[StepRecord] = []  # the steps the opened file says made it
         self.source_sha256: str | None = None
+        self.source_meta: ImageMeta | None = None
         self.open_note = ""  # why the opened file's record was not used, or ""
         self.pyramid: DisplayPyramid | None = None
         self.generation = 0  # bumped on every change of the image layer
@@ -187,6 +189,7 @@ class WorkspaceController(QObject):
         self.original_path = original_path if document is not None else None
         self.recorded = list(recorded) if document is not None else []
         self.source_sha256 = source_sha256 if document is not None else None
+        self.source_meta = None if document is None else document.meta  # as opened
         self.open_note = ""
         self.compare.forget()
         self.generation += 1
@@ -259,19 +262,6 @@ class WorkspaceController(QObject):
             self.modified_changed.emit(modified)
         if self.settings.compare_before == "previous":
             self.compare.update()
-
-    def recorded_rows(self) -> list[str]:
-        """The steps recorded in the opened file, as the history panel lists them."""
-        rows = []
-        for record in self.recorded:
-            shown, blend = dict(record.params), record.blend
-            if blend.strength != 1.0:
-                shown["strength"] = blend.strength
-            if blend.limit_to_mask:
-                shown.update(mask="limit", feather=blend.feather)
-            summary = describe_params(shown)
-            rows.append(record.label + (f" — {summary}" if summary else ""))
-        return rows
 
     # -- undo --------------------------------------------------------------------------------
     def undo(self) -> None:
@@ -535,6 +525,7 @@ class WorkspaceController(QObject):
             record=RecordInfo(
                 self.original_path,
                 self.source_sha256,
+                self.source_meta,
                 self.settings.operator,
                 self.settings.exact,
             ),

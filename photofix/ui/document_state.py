@@ -6,16 +6,35 @@ that the document or its history changed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from photofix.ui.commands import describe_params
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QAction
     from PySide6.QtWidgets import QLabel
 
+    from photofix.core.recipe import StepRecord
     from photofix.ui.controller import WorkspaceController
     from photofix.ui.image_view import ImageView
     from photofix.ui.panels import HistoryPanel, OperationsPanel
     from photofix.ui.session import SessionStore
+
+
+def recorded_rows(records: Sequence[StepRecord]) -> list[str]:
+    """Steps recorded in the opened file, as the history panel lists them (with their blend,
+    like the session's own rows)."""
+    rows = []
+    for record in records:
+        shown, blend = dict(record.params), record.blend
+        if blend.strength != 1.0:
+            shown["strength"] = blend.strength
+        if blend.limit_to_mask:
+            shown.update(mask="limit", feather=blend.feather)
+        summary = describe_params(shown)
+        rows.append(record.label + (f" — {summary}" if summary else ""))
+    return rows
 
 
 class DocumentState:
@@ -63,7 +82,7 @@ class DocumentState:
         # the first row names the file opened (a Save As does not rename it); a PhotoFix
         # output lists the steps its record says made it above that row
         source = None if c.original_path is None else c.original_path.name
-        self.history.refresh(doc, source, c.recorded_rows())
+        self.history.refresh(doc, source, recorded_rows(c.recorded))
         self._update_title()
         self._update_actions()
         self._show_size()

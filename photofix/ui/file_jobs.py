@@ -9,7 +9,6 @@ what they write, so the user may go on editing while a save runs.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from photofix.core import imageio, provenance
 from photofix.core.document import Document
 from photofix.core.errors import PhotoFixError
+from photofix.core.imageio import ImageMeta
 from photofix.core.recipe import StepRecord
 from photofix.inference.service import Job, JobContext
 from photofix.ui.display import DisplayPyramid
@@ -72,6 +72,7 @@ class RecordInfo:
 
     source: Path | None  # the file the document was opened from
     source_sha256: str | None  # its SHA-256 when it was opened
+    source_meta: ImageMeta | None = None  # its metadata as loaded (format, size, XMP)
     operator: str | None = None
     exact: bool = False  # float32 everywhere (Edit → Compute Device → Exact)
 
@@ -89,48 +90,36 @@ def save_job(
 ) -> Job:
     """Write a copy of ``doc``'s image (and alpha) to ``path`` atomically, refusing the
     ``protect``-ed files; with ``record``, the XMP history inside it and the sidecar record
-    of its steps beside it. The job's result is the path written."""
+    of its steps beside it (:func:`photofix.core.provenance.save_recorded`, as the CLI saves).
+    The job's result is the path written."""
     image = doc.image.copy()
     alpha = None if doc.alpha is None else doc.alpha.copy()
     meta = doc.meta
     steps = list(doc.journal)
-    h, w = doc.original.shape[:2]
 
     def run(ctx: JobContext) -> Path:
         ctx.progress.update(0.0, f"Saving {path.name}")
-        out_meta, started = meta, steps[0].started if steps else None
-        entry = None
-        if record is not None:
-            source = record.source if record.source and record.source.is_file() else None
-            devices = sorted({m.device for r in steps for m in r.models})
-            entry = provenance.new_record(
-                source,
-                steps,
-                operator=record.operator or None,
-                started=started,
-                runtime=provenance.runtime_info(", ".join(devices) or "cpu", record.exact),
-                source_sha256=record.source_sha256,
-                source_format=None if meta is None else meta.format,
-                source_size_px=(w, h),
-            )
-            if meta is not None:
-                fmt = (format or path.suffix.lstrip(".")).lower()
-                limit = provenance.JPEG_XMP_LIMIT if fmt in ("jpeg", "jpg") else None
-                xmp = provenance.xmp_packet(entry, meta.xmp, limit=limit)
-                out_meta = dataclasses.replace(meta, xmp=xmp)
-        saved = imageio.save_image(
+        info = record or RecordInfo(None, None)
+        source = info.source if info.source is not None and info.source.is_file() else None
+        devices = ", ".join(sorted({m.device for r in steps for m in r.models})) or "cpu"
+        saved, _ = provenance.save_recorded(
             path,
             image,
+            steps,
+            source=source,
             alpha=alpha,
-            meta=out_meta,
+            meta=meta,
+            source_sha256=info.source_sha256,
+            source_meta=info.source_meta,
+            operator=info.operator or None,
+            started=steps[0].started if steps else None,
+            runtime=provenance.runtime_info(devices, info.exact),
+            record=record is not None,
             format=format,
             bit_depth=bit_depth,
             quality=quality,
             protect=list(protect),
         )
-        if entry is not None:
-            ctx.progress.update(0.9, f"Recording the steps beside {path.name}")
-            provenance.write_output_record(entry, steps, saved, quality)
         return saved
 
     return Job(f"{'Exporting' if as_copy else 'Saving'} {path.name}", run, kind="save")

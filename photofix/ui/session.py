@@ -93,6 +93,7 @@ class SessionSnapshot:
     kept_records: list = field(default_factory=list)  # of steps the undo budget dropped
     recorded: list = field(default_factory=list)  # the steps the opened file's record lists
     source_sha256: str | None = None  # of the opened file, when it was read
+    source_meta: ImageMeta | None = None  # of the opened file, as loaded
 
     @classmethod
     def of(
@@ -101,6 +102,7 @@ class SessionSnapshot:
         original_path: Path | None,
         recorded: list | None = None,
         source_sha256: str | None = None,
+        source_meta: ImageMeta | None = None,
     ) -> SessionSnapshot:
         layers = {}
         for name in LAYER_NAMES:
@@ -124,6 +126,7 @@ class SessionSnapshot:
             list(h.kept_records),
             list(recorded or []),
             source_sha256,
+            source_meta,
         )
 
     def to_document(self) -> Document:
