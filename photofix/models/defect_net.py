@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from photofix.core.errors import ModelMissing
+from photofix.models.spec import ModelSpec, PackageWeights, Tiling
 
 MODEL_ID = "defect-net"
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "defect_net.safetensors"
@@ -217,3 +218,32 @@ def load(device: str = "cpu", weights: Path = WEIGHTS) -> Callable[[np.ndarray],
         return np.ascontiguousarray(p.permute(1, 2, 0).cpu().numpy(), dtype=np.float32)
 
     return run
+
+
+def _build(spec: ModelSpec) -> Any:
+    """The network with the shipped weights, on the CPU (the registry's build hook)."""
+    from safetensors.torch import load_file
+
+    (path,) = spec.weights.paths()
+    net = build()
+    net.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+    return net
+
+
+SPEC = ModelSpec(
+    id=MODEL_ID,
+    title="DefectNet damage detector",
+    task="detector",
+    scale=1,
+    licence=LICENCE,
+    weights=PackageWeights("photofix.models", "photofix", ("weights/defect_net.safetensors",)),
+    build=_build,
+    channels=IN_CHANNELS,
+    tiling=Tiling(tile=512, overlap=16, context=CONTEXT, multiple=MULTIPLE),
+    reduced_precision=False,
+    summary=(
+        "Per-pixel dust and scratch probabilities from four classical feature maps (luminance,"
+        " top-hat residual, bright and dark line evidence); 70 k params, ships with PhotoFix."
+    ),
+)
+SPECS = (SPEC,)
