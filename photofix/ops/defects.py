@@ -48,6 +48,10 @@ RIDGE_SHARE = 0.5  # a scratch must be a ridge along at least this share of its 
 TILE = 512
 # a region is confident (filled by one-step remove-defects) from this peak probability on
 CONFIDENT = {"dust": 0.9, "scratches": 0.9, "tears": 0.0}
+ISOLATION_FULL = 4.0  # ring standard deviations a region must stand out by to keep its peak
+ISOLATION_FLOOR = 0.01  # luminance: a perfectly flat ring does not divide by zero
+PIECE_CELL = 24  # px: long regions are judged piece by piece on cells of this size
+CLEAR_SHARE = 0.5  # a region keeps its peak where at least this share stands out clearly
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -255,10 +259,40 @@ class DefectRegions:
         return self.labels == region.label
 
 
+def isolation(luma: np.ndarray, comp: np.ndarray, n: int) -> np.ndarray:
+    """How far each of the ``n`` components (int32 HxW labels, 0 = background) stands out of
+    its surround (float64, n): the difference between its mean luminance and that of a ring
+    2-4 px around it, in units of the ring's standard deviation. A speck or scratch over a
+    smooth print scores high; a "speck" in halftone, foliage, a window grid or an engraving
+    (whose surround is as busy as itself) scores low."""
+    k = np.ones((3, 3), np.uint8)
+    grown = cv2.dilate(comp.astype(np.float32), k, iterations=4).astype(np.int32)
+    inner = cv2.dilate((comp > 0).astype(np.uint8), k, iterations=2)
+    ring = (grown > 0) & (inner == 0)
+    inside = comp > 0
+    y = luma.astype(np.float64)
+    cnt_c = np.bincount(comp[inside], minlength=n)
+    mean_c = np.bincount(comp[inside], weights=y[inside], minlength=n) / np.maximum(cnt_c, 1)
+    rk = grown[ring]
+    cnt_r = np.maximum(np.bincount(rk, minlength=n), 1)
+    mean_r = np.bincount(rk, weights=y[ring], minlength=n) / cnt_r
+    var_r = np.bincount(rk, weights=y[ring] ** 2, minlength=n) / cnt_r - mean_r**2
+    return np.abs(mean_c - mean_r) / (np.sqrt(np.maximum(var_r, 0)) + ISOLATION_FLOOR)
+
+
 def _add_regions(
-    labels: np.ndarray, regions: list[Region], found: np.ndarray, kind: str, prob: np.ndarray | None
+    labels: np.ndarray,
+    regions: list[Region],
+    found: np.ndarray,
+    kind: str,
+    prob: np.ndarray | None,
+    luma: np.ndarray | None = None,
 ) -> None:
-    """Append the connected components of ``found`` (bool HxW) not yet labelled as regions."""
+    """Append the connected components of ``found`` (bool HxW) not yet labelled as regions.
+    Confidence: the peak probability, times the share of the region (up to ``CLEAR_SHARE``)
+    lying in ``PIECE_CELL``-px pieces that stand out of their surround by at least
+    ``ISOLATION_FULL`` ring deviations (:func:`isolation`), so damage over a busy surround
+    (halftone, foliage, engraving) is never confident."""
     found = found & (labels == 0)
     n, comp, stats, _ = cv2.connectedComponentsWithStats(found.view(np.uint8), connectivity=8)
     if n <= 1:
@@ -267,6 +301,25 @@ def _add_regions(
     if prob is not None:
         conf = np.zeros(n)
         np.maximum.at(conf, comp[found], prob[found])
+    if luma is not None:  # piece by piece (PIECE_CELL-px cells), so a long scratch is judged
+        # against the print just beside it, not against everything it crosses
+        h, w = comp.shape
+        cells = (w + PIECE_CELL - 1) // PIECE_CELL
+        rows, cols = np.nonzero(found)
+        cell = (rows // PIECE_CELL) * cells + cols // PIECE_CELL
+        owner = comp[rows, cols].astype(np.int64)
+        keys, piece_of = np.unique(owner * (cells * ((h + PIECE_CELL - 1) // PIECE_CELL)) + cell,
+                                   return_inverse=True)  # fmt: skip
+        pieces = np.zeros(comp.shape, np.int32)
+        pieces[rows, cols] = piece_of + 1
+        score = np.clip(isolation(luma, pieces, len(keys) + 1) / ISOLATION_FULL, 0.0, 1.0)
+        size = np.bincount(piece_of, minlength=len(keys)).astype(np.float64)
+        piece_owner = np.zeros(len(keys), np.int64)
+        piece_owner[piece_of] = owner
+        # the share of the region (by pixels) lying in pieces that stand out clearly
+        total = np.bincount(piece_owner, weights=size, minlength=n)
+        clear = np.bincount(piece_owner, weights=size * (score[1:] >= 1.0), minlength=n)
+        conf *= np.minimum(1.0, (clear / np.maximum(total, 1)) / CLEAR_SHARE)
     base = len(regions)
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
@@ -296,13 +349,13 @@ def find_regions(
     regions: list[Region] = []
     if "dust" in kinds or "scratches" in kinds:
         prob = defect_probabilities(image, progress.sub(0.0, 0.9))
+        luma = luminance(image)
         if "scratches" in kinds:
-            lines = scratch_mask(prob[..., 1], sensitivity, luminance(image))
-            _add_regions(labels, regions, lines, "scratches", prob[..., 1])
+            lines = scratch_mask(prob[..., 1], sensitivity, luma)
+            _add_regions(labels, regions, lines, "scratches", prob[..., 1], luma)
         if "dust" in kinds:
-            _add_regions(
-                labels, regions, dust_mask(prob[..., 0], sensitivity), "dust", prob[..., 0]
-            )
+            specks = dust_mask(prob[..., 0], sensitivity)
+            _add_regions(labels, regions, specks, "dust", prob[..., 0], luma)
     if "tears" in kinds:
         progress.check()
         _add_regions(labels, regions, tear_mask(image), "tears", None)
