@@ -2,29 +2,37 @@
 
     photofix info IMAGE...
     photofix ops
-    photofix process INPUT... -o OUT --op NAME[:key=value,...] [--op ...]
+    photofix process INPUT... -o OUT --op NAME[:key=value,...] [--op ...] [--recipe R.json]
+    photofix reproduce RECORD.json [-o OUT] [--exact]
+    photofix recipe export RECORD.json -o R.json
     photofix models list | install ID | verify [ID...] | import ID FILE
 
 Failures print one line, ``photofix: error: <reason>``, and exit with status 1 (2 for a
 mistake in the command itself). Outputs are written atomically: a failed run leaves no file.
+Every output gets a provenance record beside it (``<output>.photofix.json``) and the same story
+as XMP inside it, unless ``--no-record`` (see photofix.core.provenance).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from photofix import __version__
-from photofix.core import imageio
+from photofix.core import imageio, provenance
 from photofix.core.errors import PhotoFixError, SourceOverwrite
+from photofix.core.progress import Progress, ProgressInfo
+from photofix.core.recipe import Recipe, RecipeError, StepRecord, load_recipe
 from photofix.inference.device import DevicePolicy
-from photofix.inference.progress import Progress, ProgressInfo
-from photofix.ops import REGISTRY, Layers, OpContext, parse_op_spec, run_operation
+from photofix.ops import REGISTRY, Layers, OpContext, parse_op_spec
+from photofix.ops.steps import HINT_PAINT, MASK_PAINT, StepRequest, check_steps, replay
 
-COMMANDS = ("info", "ops", "process", "models")
+COMMANDS = ("info", "ops", "process", "batch", "reproduce", "recipe", "models")
 WRITE_SUFFIX = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg"}
 SUFFIX_FORMAT = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
@@ -102,7 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow an output to replace its own input file",
     )
+    proc.add_argument(
+        "--recipe",
+        type=Path,
+        metavar="R.json",
+        help="run the steps of a recipe (see 'photofix recipe export') before any --op",
+    )
+    _add_record_options(proc)
     proc.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    from photofix.batch import command as batch_command
+
+    batch_command.add_parser(sub)
+    _add_reproduce_parser(sub)
+    _add_recipe_parser(sub)
     _add_models_parser(sub)
     return parser
 
@@ -117,8 +137,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_ops()
         if args.command == "process":
             return _cmd_process(args)
+        if args.command == "batch":
+            from photofix.batch import command as batch_command
+
+            return batch_command.run(args)
         if args.command == "models":
             return _cmd_models(args)
+        if args.command == "reproduce":
+            return _cmd_reproduce(args)
+        if args.command == "recipe":
+            return _cmd_recipe(args)
         parser.print_help()
         return 0
     except PhotoFixError as exc:
@@ -192,15 +220,13 @@ class _Job:
 
 
 def _cmd_process(args: argparse.Namespace) -> int:
-    if not args.op:
-        raise CliError("nothing to do: give at least one --op (see 'photofix ops')")
+    if not args.op and args.recipe is None:
+        raise CliError("nothing to do: give at least one --op or --recipe (see 'photofix ops')")
     if not 1 <= args.quality <= 100:
         raise CliError("--quality must be between 1 and 100")
-    chain = []
-    for spec in args.op:
-        name, raw = parse_op_spec(spec)
-        op = REGISTRY.get(name)
-        chain.append((op, op.resolve(raw)))
+    # every step is checked (operation, parameters, blend) before any image is read
+    chain = [] if args.recipe is None else check_steps(load_recipe(args.recipe))
+    chain += check_steps([StepRequest(name, raw) for name, raw in map(parse_op_spec, args.op)])
     jobs = _plan_jobs(args)
     policy = DevicePolicy(preference=args.device, half_precision=not args.exact)
     failures = 0
@@ -242,35 +268,61 @@ def _plan_jobs(args: argparse.Namespace) -> list[_Job]:
     return jobs
 
 
-def _process_one(job: _Job, chain: list, args: argparse.Namespace, policy: DevicePolicy) -> None:
+def _process_one(
+    job: _Job, chain: list[StepRequest], args: argparse.Namespace, policy: DevicePolicy
+) -> list[StepRecord]:
+    """Load, run the chain through the step engine, save with its record; returns the steps'
+    records."""
     max_pixels = round(args.max_megapixels * 1e6) if args.max_megapixels > 0 else None
+    started = provenance.now()
+    source_sha = None if args.no_record else provenance.file_sha256(job.source)
     loaded = imageio.load_image(job.source, max_pixels=max_pixels)
     h, w = loaded.rgb.shape[:2]
-    mask = None if args.mask is None else imageio.load_mask(args.mask, (h, w))
-    hints = hint_mask = None
+    steps: list[StepRequest] = list(chain)
+    per_image: dict[str, Any] = {}
+    if args.mask is not None:  # a mask file is per-image data: recorded as a painted mask
+        per_image["mask"] = imageio.load_mask(args.mask, (h, w))
+        if not any(s.operation() is MASK_PAINT for s in steps):
+            label = f"Mask from {args.mask.name}"
+            steps.insert(0, StepRequest(MASK_PAINT, label=label, mask=per_image["mask"]))
     if args.hints is not None:
-        hints, hint_mask = imageio.load_hints(args.hints, (h, w))
-    layers = Layers(
-        loaded.rgb, loaded.alpha, mask, hints, hint_mask, meta=loaded.meta, source=job.source
-    )
+        per_image["hints"] = imageio.load_hints(args.hints, (h, w))
+        if not any(s.operation() is HINT_PAINT for s in steps):
+            label = f"Hints from {args.hints.name}"
+            steps.insert(0, StepRequest(HINT_PAINT, label=label, hints=per_image["hints"]))
+    layers = Layers(loaded.rgb, loaded.alpha, meta=loaded.meta, source=job.source)
     protect = [] if args.overwrite_source else [job.source]
     _check_writable(job.target, protect)
 
+    def supply(index: int, step: StepRequest) -> Any:
+        kind = "hints" if step.operation() is HINT_PAINT else "mask"
+        if kind in per_image:
+            return per_image[kind]
+        raise CliError(
+            f"step {index + 1} ({step.operation().name}) was painted on another image;"
+            f" give this image's own with --{kind} FILE"
+        )
+
     with _ProgressBar(job.source.name, enabled=not args.quiet) as bar:
         progress = Progress(bar.update, notice_callback=bar.notice)
-        for i, (op, params) in enumerate(chain):
-            ctx = OpContext(
-                progress=progress.sub(i / len(chain), (i + 1) / len(chain)), device=policy
-            )
-            layers = run_operation(op, layers, params, ctx)
+        context = OpContext(progress=progress, device=policy)
+        done = replay(steps, layers, context, per_image=supply)
+    layers = done.layers
 
-    fmt = args.format or SUFFIX_FORMAT.get(job.target.suffix.lower())
-    imageio.save_image(
+    provenance.save_recorded(
         job.target,
         layers.image,
+        done.records,
+        source=job.source,
         alpha=layers.alpha,
-        meta=loaded.meta,
-        format=fmt,
+        meta=layers.meta,
+        source_sha256=source_sha,
+        source_meta=loaded.meta,
+        operator=args.operator,
+        started=started,
+        runtime=provenance.runtime_info(_devices(done.records), exact=args.exact),
+        record=not args.no_record,
+        format=args.format or SUFFIX_FORMAT.get(job.target.suffix.lower()),
         bit_depth=args.bit_depth,
         quality=args.quality,
         protect=protect,
@@ -280,6 +332,7 @@ def _process_one(job: _Job, chain: list, args: argparse.Namespace, policy: Devic
             raise CliError("--save-mask: no operation produced a mask and none was given")
         job.mask_target.parent.mkdir(parents=True, exist_ok=True)
         imageio.save_mask(job.mask_target, layers.mask)
+    return done.records
 
 
 def _check_writable(target: Path, protect: list[Path]) -> None:
@@ -389,3 +442,149 @@ def _cmd_models(args: argparse.Namespace) -> int:
     if not specs:
         print("no downloadable model is installed")
     return 1 if failures else 0
+
+
+# ---- provenance records --------------------------------------------------------------------
+def _add_record_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-record",
+        action="store_true",
+        help="write no provenance (no OUT.photofix.json beside the output, no XMP history)",
+    )
+    parser.add_argument(
+        "--operator", metavar="NAME", help="who ran the treatment, for the provenance record"
+    )
+
+
+def _devices(records: list[StepRecord]) -> str:
+    used = sorted({m.device for r in records for m in r.models})
+    return ", ".join(used) or "cpu"
+
+
+# ---- reproduce -----------------------------------------------------------------------------
+def _add_reproduce_parser(sub: argparse._SubParsersAction) -> None:
+    rep = sub.add_parser(
+        "reproduce",
+        help="run a recorded treatment again and check the result is bit-identical",
+        description="Check that the recorded input is unchanged (SHA-256), run its steps again"
+        " and compare the pixels with the recorded output.",
+    )
+    rep.add_argument("record", type=Path, metavar="RECORD", help="OUT.photofix.json (or OUT)")
+    rep.add_argument("-o", "--output", type=Path, metavar="OUT", help="where to write the result")
+    rep.add_argument("--input", type=Path, help="the input, if it moved since the record")
+    rep.add_argument("--device", choices=("auto", "cuda", "mps", "cpu"), default="auto")
+    rep.add_argument(
+        "--exact", action="store_true", help="float32 everywhere (bit-identical on every CPU)"
+    )
+    _add_record_options(rep)
+    rep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    record = provenance.read_record(args.record)
+    if record is None:
+        raise CliError(f"{args.record.name} carries no PhotoFix record")
+    if record.get("recorded_in") == "xmp" or not record.get("output"):
+        raise CliError(
+            f"{args.record.name}: reproduce needs the record written beside the output"
+            f" ({provenance.SIDECAR_SUFFIX}), which holds the masks and the output's hash"
+        )
+    base = args.record.parent
+    source = args.input or Path(record["input"]["path"])
+    if not source.is_file():
+        raise CliError(f"the recorded input {source} is not there; give it with --input PATH")
+    recorded = record["input"]["sha256"]
+    actual = provenance.file_sha256(source)
+    if actual != recorded:
+        raise CliError(
+            f"{source.name} is not the recorded input: its SHA-256 is {actual[:16]}…, the record"
+            f" says {recorded[:16]}… (the file was edited or replaced), so nothing was run"
+        )
+    steps = provenance.load_step_data(record, base)
+    out = record["output"]
+    target = args.output or base / _reproduced_name(out["name"])
+    exact = args.exact or record["runtime"].get("exact", False)
+    fmt = SUFFIX_FORMAT.get(target.suffix.lower()) or out["format"].lower()
+    ns = argparse.Namespace(
+        max_megapixels=0,
+        mask=None,
+        hints=None,
+        overwrite_source=False,
+        quiet=args.quiet,
+        format=fmt,
+        bit_depth=out.get("bit_depth"),
+        quality=out.get("quality", 95),
+        no_record=args.no_record,
+        operator=args.operator,
+        exact=exact,
+    )
+    requests = _requests_of(steps)
+    policy = DevicePolicy(preference=args.device, half_precision=not exact)
+    _process_one(_Job(source, target, None), requests, ns, policy)
+    same = provenance.pixels_sha256(target) == out.get("pixels_sha256")
+    if not same:
+        _error(
+            f"{target.name} differs from the recorded output {out['name']}"
+            f" (recorded on {record['runtime'].get('device')}, {record['runtime'].get('os')})"
+        )
+        return 1
+    print(f"{target}: bit-identical to the recorded {out['name']}")
+    return 0
+
+
+def _reproduced_name(name: str) -> str:
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}.reproduced.{suffix}" if dot else f"{name}.reproduced"
+
+
+def _requests_of(steps: list[StepRecord]) -> list[StepRequest]:
+    """The recorded steps as requests, each with the painted data it recorded."""
+    out = check_steps(steps)
+    for i, step in enumerate(steps):
+        if step.mask is not None and step.mask.role == "painted":
+            out[i] = dataclasses.replace(out[i], mask=step.mask.array())
+        if step.hints is not None and step.hints.hints is not None:
+            out[i] = dataclasses.replace(out[i], hints=(step.hints.hints, step.hints.hint_mask))
+    return out
+
+
+# ---- recipes -------------------------------------------------------------------------------
+def _add_recipe_parser(sub: argparse._SubParsersAction) -> None:
+    recipe = sub.add_parser("recipe", help="export a recorded treatment as a reusable recipe")
+    verbs = recipe.add_subparsers(dest="recipe_command", metavar="ACTION", required=True)
+    export = verbs.add_parser(
+        "export",
+        help="write the steps of a record as a recipe (no per-image data)",
+        description="Write RECORD's steps as a versioned recipe for 'photofix process --recipe'."
+        " Detection steps stay detection; painted masks are marked per-image (give --mask).",
+    )
+    export.add_argument("record", type=Path, metavar="RECORD")
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="R.json")
+    check = verbs.add_parser("check", help="validate a recipe without reading any image")
+    check.add_argument("recipe", type=Path, metavar="R.json")
+
+
+def _cmd_recipe(args: argparse.Namespace) -> int:
+    if args.recipe_command == "check":
+        recipe = load_recipe(args.recipe)
+        check_steps(recipe)
+        for i, step in enumerate(recipe.steps, 1):
+            extra = f" (per image: {step.per_image})" if step.per_image else ""
+            print(f"{i}. {step.op}{extra}")
+        return 0
+    record = provenance.read_record(args.record)
+    if record is None:
+        raise CliError(f"{args.record.name} carries no PhotoFix record")
+    steps = [StepRecord.from_dict(s) for s in record.get("steps", [])]
+    recipe = Recipe.from_records(steps, record.get("app", {}).get("version"))
+    try:
+        check_steps(recipe)
+    except RecipeError as exc:
+        raise CliError(f"{args.record.name}: {exc}") from None
+    text = recipe.dumps()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    imageio.atomic_write(args.output, lambda temp: temp.write_text(text, encoding="utf-8"))
+    per_image = [s.op for s in recipe.steps if s.per_image]
+    note = f"; per-image: {', '.join(per_image)}" if per_image else ""
+    print(f"{args.output}: {len(recipe.steps)} steps{note}")
+    return 0

@@ -28,6 +28,7 @@ import numpy as np
 
 from photofix.core.history import DEFAULT_BUDGET_BYTES, Box, History, Patch, Step, changed_box
 from photofix.core.mask import paint_stroke, union_box
+from photofix.core.recipe import HintsRef, MaskRef, StepRecord
 
 if TYPE_CHECKING:
     from photofix.core.imageio import ImageMeta, LoadedImage
@@ -120,6 +121,12 @@ class Document:
         return w, h
 
     @property
+    def journal(self) -> list[StepRecord]:
+        """The step records behind the current state, oldest first (never dropped by the undo
+        budget); :mod:`photofix.core.provenance` writes them with every saved file."""
+        return self.history.journal()
+
+    @property
     def modified(self) -> bool:
         return self.saved_index != self.history.index
 
@@ -143,12 +150,15 @@ class Document:
         *,
         op: str | None = None,
         params: Mapping[str, Any] | None = None,
+        record: StepRecord | None = None,
+        meta: ImageMeta | None = None,
     ) -> Step | None:
         """Replace some layers with new values as one undoable step.
 
         Only the changed bounding box of each layer is stored (the whole layer when its size
         changes, e.g. after resizing; then the other layers must be given at the new size too).
-        Returns the step, or None when nothing changed.
+        ``record`` (the step engine's) joins the journal; ``meta`` replaces :attr:`meta`
+        (undoably; e.g. the DPI after a resize). Returns the step, or None when nothing changed.
         """
         self._require_no_stroke()
         unknown = set(new_layers) - set(LAYER_NAMES)
@@ -169,7 +179,9 @@ class Document:
                     patches.append(patch)
         if not patches:
             return None
-        step = Step(label, patches, op=op, params=dict(params or {}))
+        step = Step(label, patches, op=op, params=dict(params or {}), record=record)
+        if meta is not None and meta != self.meta:
+            step.meta = (self.meta, meta)
         changes = step.apply(self)
         self.history.push(step)
         self._emit(changes)
@@ -271,7 +283,11 @@ class Document:
             return None
         if label is None:
             label = "Hint stroke" if s.layer == "hint_mask" else "Mask stroke"
-        step = Step(label, patches, op="paint", params={"layer": s.layer})
+        name = "hint-paint" if s.layer == "hint_mask" else "mask-paint"
+        record = StepRecord(name, 1, label, {}, mask=MaskRef.of(self.mask, "painted"))
+        if s.layer == "hint_mask":
+            record.mask, record.hints = None, HintsRef.of(self.hints, self.hint_mask)
+        step = Step(label, patches, op=name, params={"layer": s.layer}, record=record)
         self.history.push(step)
         return step
 

@@ -3,7 +3,10 @@
 A :class:`Step` is one undoable user action (an operation, a whole brush stroke, a mask
 proposal); it holds one :class:`Patch` per layer it changed. :class:`History` is the undo/redo
 stack with a byte budget: when the patches it holds exceed the budget, the oldest steps are
-dropped (and counted in :attr:`History.dropped`, so the history panel can say so).
+dropped (and counted in :attr:`History.dropped`, so the history panel can say so). A step may
+carry a :class:`~photofix.core.recipe.StepRecord`; the records of the done steps form the
+document's journal (:meth:`History.journal`), and the budget never drops a record: when a step's
+pixels are dropped its record is kept.
 
 Layers are named numpy arrays held by a :class:`LayerStore` (the Document is one). Applying or
 reverting a patch writes exactly the stored values back, so undo/redo is bit-exact.
@@ -115,15 +118,25 @@ class Step:
     patches: list[Patch]
     op: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    record: Any = None
+    """The step's :class:`~photofix.core.recipe.StepRecord` (None for steps made without the
+    step engine)."""
+    meta: tuple[Any, Any] | None = None
+    """(before, after) of the store's ``meta`` when the step changed it (e.g. the DPI after a
+    resize), or None."""
 
     @property
     def nbytes(self) -> int:
         return sum(p.nbytes for p in self.patches)
 
     def apply(self, store: LayerStore) -> list[tuple[str, Box | None]]:
+        if self.meta is not None:
+            store.meta = self.meta[1]  # type: ignore[attr-defined]
         return [(p.layer, p.apply(store)) for p in self.patches]
 
     def revert(self, store: LayerStore) -> list[tuple[str, Box | None]]:
+        if self.meta is not None:
+            store.meta = self.meta[0]  # type: ignore[attr-defined]
         return [(p.layer, p.revert(store)) for p in reversed(self.patches)]
 
 
@@ -142,6 +155,8 @@ class History:
         self.steps: list[Step] = []
         self.index = 0
         self.dropped = 0
+        self.kept_records: list[Any] = []
+        """Records of done steps whose pixels the budget dropped (oldest first)."""
         self._listeners: list[Callable[[], None]] = []
 
     # -- observation ---------------------------------------------------------------------
@@ -168,6 +183,12 @@ class History:
     def done_steps(self) -> list[Step]:
         """The steps that produced the current state, oldest first."""
         return self.steps[: self.index]
+
+    def journal(self) -> list[Any]:
+        """The records of every step that produced the current state, oldest first, including
+        those of steps the memory budget dropped (records are small and never dropped)."""
+        done = [s.record for s in self.done_steps() if s.record is not None]
+        return [*self.kept_records, *done]
 
     # -- changes ------------------------------------------------------------------------
     def push(self, step: Step) -> None:
@@ -212,6 +233,7 @@ class History:
         self.steps.clear()
         self.index = 0
         self.dropped = 0
+        self.kept_records.clear()
         self._notify()
 
     def set_budget(self, budget_bytes: int) -> None:
@@ -228,7 +250,10 @@ class History:
         while total > self.budget_bytes and len(self.steps) > self.index:
             total -= self.steps.pop().nbytes
         while total > self.budget_bytes and self.index > 1:
-            total -= self.steps.pop(0).nbytes
+            step = self.steps.pop(0)
+            total -= step.nbytes
+            if step.record is not None:
+                self.kept_records.append(step.record)
             self.index -= 1
             self.dropped += 1
 

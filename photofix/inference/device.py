@@ -7,12 +7,17 @@ resolved or a device is converted to torch objects, so the window can appear fir
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 from photofix.core.errors import DeviceUnavailable
 
 __all__ = ["DevicePolicy", "ResolvedDevice"]
+
+# Apple's MPS backend lacks some operators; with this set (read when torch loads, which happens
+# after this module is imported) each missing one runs on the CPU instead of failing the job.
+os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
 
 _KINDS = ("cuda", "mps", "cpu")
 _PREFERENCES = ("auto", *_KINDS)

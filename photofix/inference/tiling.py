@@ -33,7 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photofix.inference.progress import Progress
+from photofix.core.progress import Progress
+from photofix.core.recipe import current_facts
 
 __all__ = ["Tile", "TileFn", "is_out_of_memory", "run_tiled", "tile_grid"]
 
@@ -224,6 +225,9 @@ def run_tiled(
         # A restart fills the rest of the bar instead of moving it backwards.
         pass_progress = progress.sub(progress.fraction, 1.0)
 
+    facts = current_facts()
+    if facts is not None:  # the step record keeps the tile size finally used
+        facts.tiling(current_tile, "cpu" if current_fn is not fn else None)
     result = pass_.output
     if image.ndim == 2 and result.shape[2] == 1:
         return result[:, :, 0]

@@ -250,6 +250,8 @@ SPEC = ModelSpec(
     channels=IN_CHANNELS,
     tiling=Tiling(tile=512, overlap=16, context=CONTEXT, multiple=MULTIPLE),
     reduced_precision=False,
+    kind="detector",
+    clip_output=False,  # logits
     summary=(
         "Per-pixel dust and scratch probabilities from four classical feature maps (luminance,"
         " top-hat residual, bright and dark line evidence); 70 k params, ships with PhotoFix."

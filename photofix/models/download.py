@@ -2,7 +2,7 @@
 
 A model whose weights are not on PyPI declares :class:`DownloadWeights` as its spec's
 ``weights``: URL, SHA-256, size in bytes, file name. :func:`install` fetches the file as a job
-(a :class:`~photofix.inference.progress.Progress` carries progress and cancel):
+(a :class:`~photofix.core.progress.Progress` carries progress and cancel):
 
 - the transfer goes to ``<name>.part`` beside the final file; an interrupted or cancelled
   transfer leaves the part, and the next :func:`install` resumes it with an HTTP ``Range``
@@ -35,34 +35,13 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from photofix.core.errors import ChecksumMismatch, DownloadFailed, ModelMissing
+from photofix.core.progress import Progress
 
 if TYPE_CHECKING:
     from photofix.models.spec import ModelSpec
-
-
-class Progress(Protocol):
-    """What a download job reports to: :class:`photofix.inference.progress.Progress` (the
-    models layer may not import it, so it is described here by the methods used)."""
-
-    def check(self) -> None: ...
-    def update(self, fraction: float, message: str = "") -> None: ...
-    def notice(self, message: str) -> None: ...
-
-
-class _Silent:
-    """Progress that reports nowhere and is never cancelled."""
-
-    def check(self) -> None:
-        pass
-
-    def update(self, fraction: float, message: str = "") -> None:
-        pass
-
-    def notice(self, message: str) -> None:
-        pass
 
 
 __all__ = [
@@ -275,7 +254,7 @@ def install(
     DownloadFailed (offline, HTTP error, broken transfer) or ChecksumMismatch (the file is then
     deleted, part included).
     """
-    progress = progress if progress is not None else _Silent()
+    progress = progress if progress is not None else Progress()
     w = _weights(spec)
     if w.sha256 is None:
         raise DownloadFailed(

@@ -23,7 +23,7 @@ A plain state dict: it loads with ``torch.load(weights_only=True)`` and ``strict
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from photofix.core.errors import ModelMissing
 from photofix.models.download import DownloadWeights, verified_path
@@ -74,21 +74,18 @@ def _forward(net: torch.nn.Module, x: torch.Tensor, *, quality: float) -> torch.
     return net(x, q)[0]
 
 
-def predict_quality(net: torch.nn.Module, image: np.ndarray, size: int = 512) -> float:
+def predict_quality(runner: Any, image: np.ndarray, size: int = 512) -> float:
     """The JPEG quality (1..100) the network reads from the centre ``size``² of ``image``
-    (float32 H×W×3 in [0, 1]): one estimate for the whole picture, so every tile is cleaned
-    alike (the reference predicts it per call, which would differ tile to tile)."""
-    import numpy as np
-    import torch
-
+    (float32 H×W×3 in [0, 1]), run through ``runner`` (a ModelRunner of this spec: its
+    device, precision and step record):
+    one estimate for the whole picture, so every tile is cleaned alike (the reference predicts
+    it per call, which would differ tile to tile)."""
     h, w = image.shape[:2]
     ch, cw = min(h, size), min(w, size)
     y0, x0 = (h - ch) // 2 // 8 * 8, (w - cw) // 2 // 8 * 8  # on the 8-px JPEG grid
-    crop = np.ascontiguousarray(image[y0 : y0 + ch, x0 : x0 + cw].transpose(2, 0, 1))
-    param = next(net.parameters())
-    with torch.inference_mode():
-        _, predicted = net(torch.from_numpy(crop)[None].to(param.device, param.dtype))
-    return float(100.0 * (1.0 - predicted.float().item()))
+    crop = image[y0 : y0 + ch, x0 : x0 + cw]
+    predicted = runner.evaluate(crop, lambda net, x: net(x)[1])
+    return float(100.0 * (1.0 - float(predicted.reshape(-1)[0])))
 
 
 COLOR = ModelSpec(

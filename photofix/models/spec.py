@@ -82,6 +82,13 @@ class Border:
     consumed: bool = False
 
 
+KINDS = ("tiled", "fixed-size", "masked", "detector")
+"""How a network is run, as spandrel's descriptors say: ``tiled`` (image to image, any size,
+tile by tile), ``fixed-size`` (one pass over an input the caller brought to the network's
+working size, e.g. a colorizer at 256 px), ``masked`` (image plus a mask to fill, e.g. LaMa),
+``detector`` (image to probability maps, e.g. DefectNet)."""
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A model the app can run.
@@ -92,6 +99,8 @@ class ModelSpec:
     False keeps the model in float32 even where the device allows fp16/bf16. ``border`` is
     applied by the runner at every tile; with ``Border.consumed`` the network itself eats the
     padding (waifu2x's unpadded convolutions), otherwise ``pixels × scale`` are cropped after.
+    ``kind`` is one of :data:`KINDS`; ``clip_output`` False keeps values outside [0, 1] (a
+    colorizer's a*b*, a detector's logits).
     """
 
     id: str
@@ -108,3 +117,33 @@ class ModelSpec:
     forward: Callable[..., torch.Tensor] | None = None
     summary: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    kind: str = "tiled"
+    clip_output: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(
+                f"{self.id}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}"
+            )
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def weights_sha256(spec: ModelSpec) -> str | None:
+    """SHA-256 of the model's weight files (the published digest of a download, which is
+    verified on install; for package data, over the files in order, computed once per file
+    version). None when the weights are not found."""
+    published = getattr(spec.weights, "sha256", None)
+    if published:
+        return published
+    try:
+        paths = spec.weights.paths()
+    except (ModelMissing, OSError):
+        return None
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    if key not in _DIGESTS:
+        from photofix.models.weights import files_sha256
+
+        _DIGESTS[key] = files_sha256(paths)
+    return _DIGESTS[key]

@@ -111,6 +111,14 @@ def predict_ab(
     return out[0].float().cpu().numpy().transpose(1, 2, 0).astype(np.float32)
 
 
+def _forward(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The runner's call: ``x`` is 1×C×h×w, channel 0 the L* (0..100) and, for the
+    hint-aware network, channels 1-2 the hint a*b* and 3 the hint mask. Returns a*b*."""
+    if x.shape[1] == 4:
+        return net(x[:, :1], x[:, 1:3], x[:, 3:4])
+    return net(x)
+
+
 def _spec(model_id: str, title: str, weights: DownloadWeights, hints: bool, summary: str):
     return ModelSpec(
         id=model_id,
@@ -120,9 +128,12 @@ def _spec(model_id: str, title: str, weights: DownloadWeights, hints: bool, summ
         licence=LICENCE,
         weights=weights,
         build=_build,
-        channels=1,
+        channels=4 if hints else 1,  # L*, and hint a*b* + mask for the hint-aware network
         tiling=Tiling(tile=WORK_SIZE, overlap=0, context=0, multiple=8),
         reduced_precision=False,  # a 256-px input: float32 costs little and stays exact
+        forward=_forward,
+        kind="fixed-size",
+        clip_output=False,  # a*b* in Lab units
         summary=summary,
         extra={"hints": hints, "work_size": WORK_SIZE, "homepage": HOMEPAGE},
     )

@@ -35,9 +35,8 @@ import numpy as np
 
 from photofix.core.chroma import chroma, compose, luma
 from photofix.core.errors import OperationError
-from photofix.inference.progress import Progress
+from photofix.core.progress import Progress
 from photofix.inference.runner import runner_for
-from photofix.inference.tiling import run_tiled
 from photofix.models import zhang_colorization
 from photofix.models.spec import ModelSpec
 from photofix.ops.hint_propagation import DEFAULT_SETTINGS, _guided_upsample, propagate_chroma
@@ -89,11 +88,6 @@ def colorize_from_hints(
 # ---- automatic ----------------------------------------------------------------------------
 
 
-def _loaded(spec: ModelSpec, ctx: OpContext) -> Any:
-    """The network of ``spec`` on the context's device, from the shared model cache."""
-    return runner_for(spec, ctx.device).net()
-
-
 def _srgb_to_l_star(y: np.ndarray) -> np.ndarray:
     """CIE L* (0..100) of gray sRGB values ``y`` (D65 white), as the networks were trained."""
     lin = np.where(y <= 0.04045, y / 12.92, ((y + 0.055) / 1.055) ** 2.4)
@@ -135,7 +129,8 @@ def colorize_auto(
     y = luma(image)
     have_hints = hint_mask is not None and hints is not None and bool(hint_mask.any())
     progress.update(0.02, f"Loading {spec.title}")
-    net = _loaded(spec, ctx)
+    runner = runner_for(spec, ctx.device)
+    runner.net()  # load (or say how to install) before the work starts
     progress.check()
 
     y_small = cv2.resize(y, (size, size), interpolation=cv2.INTER_AREA)
@@ -148,18 +143,8 @@ def colorize_auto(
             ab, m = np.zeros((size, size, 2), np.float32), np.zeros((size, size), np.float32)
         stack += [ab, m[..., None]]
     packed = np.concatenate(stack, axis=-1).astype(np.float32)
-
-    def tile_fn(piece: np.ndarray) -> np.ndarray:
-        if spec.extra["hints"]:
-            return zhang_colorization.predict_ab(
-                net, piece[..., 0], piece[..., 1:3], piece[..., 3], hints=True
-            )
-        return zhang_colorization.predict_ab(net, piece[..., 0], hints=False)
-
-    # the one tiler: a single 256-px tile (cancel check, out-of-memory handling)
-    ab = run_tiled(
-        packed, tile_fn, tile=size, overlap=0, out_channels=2, progress=progress.sub(0.05, 0.6)
-    )
+    # the runner (a fixed-size model: one pass at the working size) through the one tiler
+    ab = runner.run(packed, progress=progress.sub(0.05, 0.6))
     y_net, c_net = _lab_to_chroma(l_small, ab)
     progress.check()
     c = _guided_upsample(y_net, c_net, y, DEFAULT_SETTINGS.guide_radius, 1e-3)
@@ -272,4 +257,5 @@ OPERATION = Operation(
         Param("saturation", "float", 1.0, "colour strength (0 = gray, 1 = as solved)", 0.0, 2.0),
     ),
     run=_run,
+    reads=("hints", "hint_mask"),
 )

@@ -30,9 +30,11 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
         ctx.progress.update(0.0, "Measuring the noise")
         sigma = ffdnet_sigma(source[..., 0] if gray else source)
         ctx.progress.notice(f"Estimated noise level: σ = {sigma:.1f}")
+        ctx.facts.resolve("sigma", float(sigma))
     if sigma <= 0:
         return layers.replace(image=image.copy())
     model = "ffdnet-gray" if gray else params["model"]
+    ctx.facts.resolve("model", model)
     runner = runner_for(get_model(model), ctx.device)
     out = runner.run(np.ascontiguousarray(source), progress=ctx.progress, sigma=float(sigma))
     return layers.replace(image=gray_to_rgb(out) if gray else out)

@@ -43,6 +43,8 @@ def _run_inpaint(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> L
             "the mask is empty: paint the damage first, run detect-defects, or give --mask FILE"
         )
     ctx.progress.update(0.0, "Inpainting")
+    if params["engine"] == "patch":
+        ctx.facts.seed("patchmatch", 0)  # inpaint_patch's fixed default seed
     image = inpaint(layers.image, mask, params["engine"], ctx.progress)
     ctx.progress.update(1.0, "Inpainted")
     return layers.replace(image=image)
@@ -80,12 +82,14 @@ def _propose_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -
 
 
 def _run_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
-    find = OpContext(ctx.progress.sub(0.0, 0.4), ctx.device)
+    find = OpContext(ctx.progress.sub(0.0, 0.4), ctx.device, ctx.facts)
     fill = _propose_remove(layers, params, find).mask
     assert fill is not None
     if not fill.any():
         ctx.progress.notice("No damage was found with confidence; the image is unchanged.")
         return layers.replace(image=layers.image.copy(), mask=fill)
+    if params["engine"] == "patch":
+        ctx.facts.seed("patchmatch", 0)  # inpaint_patch's fixed default seed
     image = inpaint(layers.image, fill, params["engine"], ctx.progress.sub(0.4, 1.0))
     return layers.replace(image=image, mask=fill)
 
@@ -100,6 +104,7 @@ INPAINT = Operation(
     run=_run_inpaint,
     writes=("image",),
     blendable=False,
+    reads=("mask",),
 )
 
 REMOVE = Operation(

@@ -47,6 +47,7 @@ def _level(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> int:
             " image did not come from one; choose a level from 0 (light) to 3 (strong)"
         )
     ctx.progress.notice(f"JPEG compression read from the file: level {found}")
+    ctx.facts.resolve("level", found)
     return found
 
 
@@ -58,11 +59,13 @@ def _fbcnn_quality(layers: Layers, params: Mapping[str, Any], ctx: OpContext, ru
     quality = None if layers.source is None else estimate_jpeg_quality(layers.source)
     if quality is not None:
         ctx.progress.notice(f"JPEG quality read from the file: {quality}")
+        ctx.facts.resolve("quality", float(quality))
         return float(quality)
     from photofix.models.fbcnn import predict_quality
 
-    found = predict_quality(runner.net(), layers.image)
+    found = predict_quality(runner, layers.image)
     ctx.progress.notice(f"Not a JPEG file: compression estimated by FBCNN as quality {found:.0f}")
+    ctx.facts.resolve("quality", float(found))
     return found
 
 
@@ -82,6 +85,7 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
         return _run_fbcnn(layers, params, ctx)
     level = _level(layers, params, ctx)
     image = layers.image
+    ctx.facts.resolve("model", f"waifu2x-photo-noise{level}")
     runner = runner_for(get_model(f"waifu2x-photo-noise{level}"), ctx.device)
     out = runner.run(image, progress=ctx.progress)
     if is_gray(image):

@@ -18,8 +18,9 @@ import numpy as np
 
 from photofix.core.errors import OperationError
 from photofix.core.mask import feather_weights
+from photofix.core.progress import Progress
+from photofix.core.recipe import StepFacts
 from photofix.inference.device import DevicePolicy
-from photofix.inference.progress import Progress
 
 if TYPE_CHECKING:
     from photofix.core.imageio import ImageMeta
@@ -135,10 +136,13 @@ class Layers:
 
 @dataclass
 class OpContext:
-    """Per-run services: progress reporting and cancellation, and the compute device policy."""
+    """Per-run services: progress reporting and cancellation, the compute device policy, and
+    ``facts``, where the operation reports what it chose (``ctx.facts.resolve("sigma", 12.5)``,
+    ``ctx.facts.seed(...)``) for the step record (see :mod:`photofix.ops.steps`)."""
 
     progress: Progress = field(default_factory=Progress)
     device: DevicePolicy = field(default_factory=DevicePolicy)
+    facts: StepFacts = field(default_factory=StepFacts)
 
 
 OpFunction = Callable[[Layers, Mapping[str, Any], OpContext], Layers]
@@ -154,6 +158,9 @@ class Operation:
     ``blendable`` means the result may be blended with the input by strength and mask (same
     size, pixel-wise result). ``review`` (operations that find damage and fill it) lets an
     interactive caller show the mask first and fill it once the user has checked it.
+    ``version`` goes into every step record: raise it when the same parameters would give
+    different pixels. ``reads`` names the layers besides the image the result depends on
+    (e.g. ("mask",) for inpaint), so a record keeps the mask it read.
     """
 
     name: str
@@ -164,6 +171,8 @@ class Operation:
     writes: tuple[str, ...] = ("image",)
     blendable: bool = True
     review: MaskReview | None = None
+    version: int = 1
+    reads: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param:
         for p in self.params:

@@ -6,6 +6,7 @@ colour hints with nearest-neighbour so they stay crisp and valid.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,13 +84,21 @@ def _nearest(layer: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | No
 def with_image(layers: Layers, image: np.ndarray, alpha_method: str = "lanczos") -> Layers:
     """``layers`` with ``image`` as the new image and every other layer brought to its size:
     alpha with ``alpha_method``, mask and hints with nearest neighbour (they stay crisp and
-    valid). Layers already at that size are kept as they are."""
+    valid). Layers already at that size are kept as they are. The DPI in ``meta`` is scaled
+    with the size, so the print size stays the same."""
     size = (image.shape[1], image.shape[0])
+    meta = layers.meta
+    old_h, old_w = layers.image.shape[:2]
+    if meta is not None and meta.dpi and size != (old_w, old_h):
+        # the same print at more (or fewer) pixels: the print size is kept
+        dpi = (meta.dpi[0] * size[0] / old_w, meta.dpi[1] * size[1] / old_h)
+        meta = dataclasses.replace(meta, dpi=(round(dpi[0], 4), round(dpi[1], 4)))
     alpha = layers.alpha
     if alpha is not None and alpha.shape[:2] != image.shape[:2]:
         alpha = resize_image(alpha, size, alpha_method)
     return layers.replace(
         image=image,
+        meta=meta,
         alpha=alpha,
         mask=_nearest(layers.mask, size),
         hints=_nearest(layers.hints, size),

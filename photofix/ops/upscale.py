@@ -64,6 +64,7 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
         return with_image(layers, resize_image(image, size, "lanczos"))
     gray = is_gray(image)  # gray pictures run as RGB and are averaged back to gray
     passes = plan(params["model"], factor)
+    ctx.facts.resolve("models", [spec.id for spec in passes])
     out = image[..., :1] if gray else image
     for i, spec in enumerate(passes):
         runner = runner_for(spec, ctx.device)

@@ -1,28 +1,27 @@
-"""MainWindow: menus, toolbars, docks, status bar and the file workflow around the canvas."""
+"""MainWindow: menus, toolbars and docks around the canvas.
+
+The window is assembled from mixins, one per seam: :class:`~photofix.ui.file_workflow.FileWorkflow`
+(open, save, export), :class:`~photofix.ui.prompts.Prompts` (questions and warnings),
+:class:`~photofix.ui.autosave.Autosave` (autosave, recovery, close),
+:class:`~photofix.ui.tool_options.ToolOptions` (brush and overlay options) and
+:class:`~photofix.ui.status.StatusBar`. The workspace logic is the
+:class:`~photofix.ui.controller.WorkspaceController`'s.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
-    QCloseEvent,
     QColor,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
-    QColorDialog,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QDockWidget,
     QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
@@ -32,37 +31,33 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QToolButton,
-    QWidget,
 )
 
 from photofix import __version__
-from photofix.core.errors import PhotoFixError
 from photofix.inference.service import InferenceService
 from photofix.ops import REGISTRY
+from photofix.ui.autosave import Autosave
+from photofix.ui.batch_dialog import show_batch_dialog
 from photofix.ui.controller import WorkspaceController
+from photofix.ui.document_state import DocumentState
+from photofix.ui.file_workflow import (  # noqa: F401  (the names were importable from here)
+    FORMAT_OF_SUFFIX,
+    OPEN_FILTER,
+    SAVE_FILTERS,
+    SUFFIX,
+    ExportDialog,
+    FileWorkflow,
+    _same_file,
+)
 from photofix.ui.icons import icon, swatch
 from photofix.ui.image_view import ImageView
 from photofix.ui.panels import HistoryPanel, JobStatusWidget, OperationsPanel
-from photofix.ui.session import SessionSnapshot, SessionStore
+from photofix.ui.prompts import Prompts
+from photofix.ui.session import SessionStore
 from photofix.ui.settings import DEFAULT_MASK_COLOUR, MASK_COLOURS, Settings
+from photofix.ui.status import StatusBar
+from photofix.ui.tool_options import MAX_BRUSH, ToolOptions
 
-OPEN_FILTER = "Images (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp);;All files (*)"
-SAVE_FILTERS = {
-    "TIFF": "TIFF image (*.tif *.tiff)",
-    "PNG": "PNG image (*.png)",
-    "JPEG": "JPEG image (*.jpg *.jpeg)",
-    "WEBP": "WebP image (*.webp)",
-}
-SUFFIX = {"TIFF": ".tif", "PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp"}
-FORMAT_OF_SUFFIX = {
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".png": "PNG",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".webp": "WEBP",
-}
-MAX_BRUSH = 2000
 DEVICE_NAMES = {
     "auto": "Auto (GPU if present)",
     "cuda": "NVIDIA GPU (CUDA)",
@@ -71,49 +66,9 @@ DEVICE_NAMES = {
 }
 
 
-class ExportDialog(QDialog):
-    """Format, bit depth and JPEG quality for File → Export."""
-
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Export")
-        form = QFormLayout(self)
-        self.format = QComboBox()
-        self.format.addItems(list(SAVE_FILTERS))
-        self.format.setCurrentText(settings.export_format)
-        self.depth = QComboBox()
-        self.depth.addItems(["16-bit", "8-bit"])
-        self.depth.setCurrentText(f"{settings.export_bit_depth}-bit")
-        self.quality = QSpinBox()
-        self.quality.setRange(1, 100)
-        self.quality.setValue(settings.jpeg_quality)
-        form.addRow("Format", self.format)
-        form.addRow("Bit depth", self.depth)
-        form.addRow("JPEG / WebP quality", self.quality)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-        self.format.currentTextChanged.connect(self._on_format_changed)
-        self._on_format_changed(self.format.currentText())
-
-    def _on_format_changed(self, fmt: str) -> None:
-        lossy = fmt in ("JPEG", "WEBP")
-        self.depth.setEnabled(not lossy)
-        self.quality.setEnabled(lossy)
-
-    def choice(self) -> tuple[str, int, int]:
-        depth = (
-            8
-            if self.format.currentText() in ("JPEG", "WEBP")
-            else int(self.depth.currentText().split("-")[0])
-        )
-        return self.format.currentText(), depth, self.quality.value()
-
-
-class MainWindow(QMainWindow):
+class MainWindow(
+    FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, DocumentState, QMainWindow
+):
     """The restoration workspace."""
 
     def __init__(
@@ -210,6 +165,15 @@ class MainWindow(QMainWindow):
         a("save", "&Save", self._on_save_requested, QKeySequence.StandardKey.Save, "fa5s.save")
         a("save_as", "Save &As…", self._on_save_as_requested, "Ctrl+Shift+S")
         a("export", "&Export…", self._on_export_requested, "Ctrl+Alt+E", "fa5s.file-export")
+        a(
+            "export_recipe",
+            "Export &Recipe…",
+            self._on_export_recipe_requested,
+            None,
+            None,
+            "Save the steps as a recipe that photofix process --recipe runs on other scans",
+        )
+        a("batch", "&Batch…", lambda: show_batch_dialog(self), "Ctrl+B", "fa5s.layer-group")
         a("close_image", "&Close Image", self._on_close_image_requested, "Ctrl+W")
         a("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
         a("undo", "&Undo", self.controller.undo, "Ctrl+Z", "fa5s.undo")
@@ -329,6 +293,16 @@ class MainWindow(QMainWindow):
                 checkable=True,
             )
             devices.addAction(act)
+        a(
+            "exact",
+            "&Exact Float32 (Reproducible)",
+            self._set_exact,
+            None,
+            None,
+            "No reduced precision: the result is bit-identical to photofix process --exact",
+            checkable=True,
+        )
+        a("operator", "&Operator Name…", self._on_operator_requested, None)
         a("about", "&About PhotoFix", self._on_about_requested, None)
 
     def _build_menus(self) -> None:
@@ -338,8 +312,10 @@ class MainWindow(QMainWindow):
             file_menu.addAction(self.actions[key])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
-        for key in ("save", "save_as", "export"):
+        for key in ("save", "save_as", "export", "export_recipe"):
             file_menu.addAction(self.actions[key])
+        file_menu.addSeparator()
+        file_menu.addAction(self.actions["batch"])
         file_menu.addSeparator()
         file_menu.addAction(self.actions["close_image"])
         file_menu.addAction(self.actions["quit"])
@@ -351,6 +327,9 @@ class MainWindow(QMainWindow):
         device = edit.addMenu("Compute &Device")
         for key in DEVICE_NAMES:
             device.addAction(self.actions[f"device_{key}"])
+        device.addSeparator()
+        device.addAction(self.actions["exact"])
+        edit.addAction(self.actions["operator"])
 
         view = bar.addMenu("&View")
         for key in ("zoom_in", "zoom_out", "fit", "actual"):
@@ -462,31 +441,6 @@ class MainWindow(QMainWindow):
         self.resizeDocks([ops], [340], Qt.Orientation.Horizontal)
         self.resizeDocks([ops, history], [700, 150], Qt.Orientation.Vertical)
 
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.zoom_label = QLabel()
-        self.position_label = QLabel()
-        self.colour_swatch = QLabel()
-        self.colour_swatch.setFixedSize(14, 14)
-        self.colour_label = QLabel()
-        self.size_label = QLabel()
-        self.device_label = QLabel()
-        bar.addPermanentWidget(self.jobs)
-        for w in (
-            self.position_label,
-            self.colour_swatch,
-            self.colour_label,
-            self.zoom_label,
-            self.size_label,
-            self.device_label,
-        ):
-            bar.addPermanentWidget(w)
-        self.position_label.setMinimumWidth(110)
-        self.colour_label.setMinimumWidth(150)
-        bar.showMessage(
-            f"PhotoFix {__version__} — open a scanned photograph (Ctrl+O) or drop one here"
-        )
-
     def _connect(self) -> None:
         c = self.controller
         c.history_changed.connect(self._on_history_changed)
@@ -542,6 +496,7 @@ class MainWindow(QMainWindow):
             f"before_{'previous' if s.compare_before == 'previous' else 'original'}"
         ].setChecked(True)
         self.actions[f"device_{s.device if s.device in DEVICE_NAMES else 'auto'}"].setChecked(True)
+        self.actions["exact"].setChecked(s.exact)
         if s.operation in REGISTRY.names():
             self.operations.select(s.operation)
         self.operations.set_blend(s.strength, s.limit_to_mask, s.feather, s.live_preview)
@@ -563,328 +518,6 @@ class MainWindow(QMainWindow):
         s.live_preview = self.operations.live_preview.isChecked()
         s.save(self.store)
 
-    # -- files -------------------------------------------------------------------------------
-    def open_file(self, path: Path) -> bool:
-        """Open ``path`` now (no unsaved-changes prompt); on failure say why and keep the
-        current image."""
-        path = Path(path)
-        self.statusBar().showMessage(f"Opening {path.name}…")
-        QWidget.setCursor(self, Qt.CursorShape.WaitCursor)
-        started = time.perf_counter()
-        try:
-            self.controller.open_file(path)
-        except PhotoFixError as exc:
-            self._on_error("Cannot open image", str(exc))
-            self.statusBar().clearMessage()
-            return False
-        finally:
-            self.unsetCursor()
-        self.settings.last_folder = str(path.resolve().parent)
-        self.settings.add_recent(path)
-        self.view.setFocus()  # space-drag and the backslash toggle work at once
-        self._rebuild_recent_menu()
-        self.statusBar().showMessage(
-            f"Opened {path.name} in {time.perf_counter() - started:.1f} s", 5000
-        )
-        return True
-
-    def open_in_background(self, path: Path) -> int:
-        """Open ``path`` without blocking the window (progress in the status bar)."""
-        path = Path(path)
-
-        def opened() -> None:
-            self.settings.last_folder = str(path.resolve().parent)
-            self.settings.add_recent(path)
-            self._rebuild_recent_menu()
-            self.view.setFocus()
-            self.statusBar().showMessage(f"Opened {path.name}", 5000)
-
-        return self.controller.open_file_in_background(path, then=opened)
-
-    def request_open(self, path: Path) -> None:
-        """Open ``path`` after asking about unsaved changes."""
-        self.run_after_saving(lambda: self.open_in_background(path))
-
-    def _on_open_requested(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
-            self, "Open image", self.settings.last_folder, OPEN_FILTER
-        )
-        if name:
-            self.request_open(Path(name))
-
-    def _on_files_dropped(self, paths: list[Path]) -> None:
-        if paths:
-            self.request_open(paths[0])
-
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
-        if paths:
-            event.acceptProposedAction()
-            self._on_files_dropped(paths)
-
-    def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for text in self.settings.recent_files:
-            act = self.recent_menu.addAction(Path(text).name)
-            act.setToolTip(text)
-            act.setStatusTip(text)
-            act.triggered.connect(lambda _=False, p=text: self.request_open(Path(p)))
-        self.recent_menu.setEnabled(bool(self.settings.recent_files))
-        if self.settings.recent_files:
-            self.recent_menu.addSeparator()
-            clear = self.recent_menu.addAction("Clear Recent Files")
-            clear.triggered.connect(self._on_clear_recent)
-
-    def _on_clear_recent(self) -> None:
-        self.settings.recent_files = []
-        self._rebuild_recent_menu()
-
-    def _on_close_image_requested(self) -> None:
-        self.run_after_saving(lambda: self.controller.set_document(None))
-
-    def save_to(
-        self,
-        path: Path,
-        *,
-        format: str | None = None,
-        bit_depth: int | None = None,
-        quality: int | None = None,
-        as_copy: bool = False,
-        then: Callable[[], None] | None = None,
-    ) -> int | None:
-        """Save (or export, ``as_copy``) to ``path`` in the background, asking first when that
-        would replace the original file. Returns the job id, or None when not started."""
-        c = self.controller
-        if c.document is None:
-            return None
-        overwrite = False
-        if c.original_path is not None and _same_file(path, c.original_path):
-            answer = self.ask(
-                "Replace the original?",
-                f"{path.name} is the original scan. Replacing it loses the unrestored "
-                "pixels for good.\n\nSave the restoration under another name instead?",
-                QMessageBox.StandardButton.Save
-                | QMessageBox.StandardButton.Discard
-                | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Save,
-                {
-                    QMessageBox.StandardButton.Save: "Save As…",
-                    QMessageBox.StandardButton.Discard: "Replace Original",
-                },
-            )
-            if answer == QMessageBox.StandardButton.Save:
-                self._on_save_as_requested(then=then)
-                return None
-            if answer != QMessageBox.StandardButton.Discard:
-                return None
-            overwrite = True
-        return c.save(
-            path,
-            format=format,
-            bit_depth=bit_depth,
-            quality=quality or self.settings.jpeg_quality,
-            overwrite_original=overwrite,
-            as_copy=as_copy,
-            then=then,
-        )
-
-    def _on_save_requested(self, then: Callable[[], None] | None = None) -> None:
-        doc = self.controller.document
-        if doc is None:
-            return
-        if doc.path is None:
-            self._on_save_as_requested(then=then)
-            return
-        self.save_to(doc.path, then=then)
-
-    def _suggested_name(self, fmt: str) -> Path:
-        doc = self.controller.document
-        folder = Path(self.settings.last_folder or Path.home())
-        if doc is not None and doc.path is not None:
-            stem = doc.path.stem
-            if self.controller.original_path and _same_file(
-                doc.path, self.controller.original_path
-            ):
-                stem += "-restored"
-            return doc.path.with_name(stem + SUFFIX[fmt])
-        return folder / ("restored" + SUFFIX[fmt])
-
-    def _on_save_as_requested(self, then: Callable[[], None] | None = None) -> None:
-        doc = self.controller.document
-        if doc is None:
-            return
-        fmt = (
-            "TIFF"
-            if doc.meta is None
-            else FORMAT_OF_SUFFIX.get(f".{doc.meta.format.lower()}", "TIFF")
-        )
-        name, _ = QFileDialog.getSaveFileName(
-            self,
-            "Save as",
-            str(self._suggested_name(fmt)),
-            ";;".join(SAVE_FILTERS.values()),
-            SAVE_FILTERS[fmt],
-        )
-        if name:
-            self.save_to(Path(name), then=then)
-
-    def _on_export_requested(self) -> None:
-        if self.controller.document is None:
-            return
-        dialog = ExportDialog(self.settings, self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        fmt, depth, quality = dialog.choice()
-        self.settings.export_format, self.settings.jpeg_quality = fmt, quality
-        if fmt not in ("JPEG", "WEBP"):
-            self.settings.export_bit_depth = depth
-        name, _ = QFileDialog.getSaveFileName(
-            self, "Export", str(self._suggested_name(fmt)), SAVE_FILTERS[fmt]
-        )
-        if name:
-            path = Path(name)
-            if path.suffix.lower() not in FORMAT_OF_SUFFIX:
-                path = path.with_suffix(SUFFIX[fmt])
-            self.save_to(path, format=fmt, bit_depth=depth, quality=quality, as_copy=True)
-
-    def run_after_saving(self, action: Callable[[], object]) -> None:
-        """Run ``action`` now, or after the user saved or discarded the unsaved changes (or
-        never, when they cancel)."""
-        doc = self.controller.document
-        if doc is None or not doc.modified:
-            action()
-            return
-        answer = self.ask(
-            "Unsaved changes",
-            f"Save the changes to {doc.path.name if doc.path else 'the image'} first?",
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save,
-        )
-        if answer == QMessageBox.StandardButton.Discard:
-            action()
-        elif answer == QMessageBox.StandardButton.Save:
-            self._on_save_requested(then=action)
-
-    # -- dialogs (one place, so tests can answer them) -----------------------------------------
-    def ask(
-        self,
-        title: str,
-        text: str,
-        buttons: QMessageBox.StandardButton,
-        default: QMessageBox.StandardButton,
-        labels: dict[QMessageBox.StandardButton, str] | None = None,
-    ) -> QMessageBox.StandardButton:
-        box = QMessageBox(QMessageBox.Icon.Question, title, text, buttons, self)
-        box.setDefaultButton(default)
-        for button, label in (labels or {}).items():
-            box.button(button).setText(label)
-        return QMessageBox.StandardButton(box.exec())
-
-    def _on_error(self, title: str, text: str) -> None:
-        QMessageBox.warning(self, title, text)
-
-    def _on_model_missing(self, model_id: str, text: str, request: object) -> None:
-        """An operation needs a model that is not installed: offer to download it (verified
-        against its pinned SHA-256), then apply the operation again."""
-        yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
-        reply = self.ask(
-            "Model not installed",
-            f"{text}\n\nDownload it now? Nothing is sent except the request for the file.",
-            yes | no,
-            yes,
-            {yes: "Download", no: "Not now"},
-        )
-        if reply == yes:
-            self.controller.install_model(model_id, request)  # type: ignore[arg-type]
-
-    # -- tools -------------------------------------------------------------------------------
-    def _set_tool(self, tool: str) -> None:
-        self.view.set_tool(tool)
-        self.settings.tool = tool
-
-    def _on_brush_size_changed(self, size: int) -> None:
-        size = max(1, min(MAX_BRUSH, int(size)))
-        self.settings.brush_size = size
-        for w in (self.brush_slider, self.brush_spin):
-            w.blockSignals(True)
-            w.setValue(size)
-            w.blockSignals(False)
-        self.view.set_brush_radius(size / 2)
-
-    def _on_feather_changed(self, value: float) -> None:
-        self.settings.feather = value
-        self.feather_spin.blockSignals(True)
-        self.feather_spin.setValue(value)
-        self.feather_spin.blockSignals(False)
-
-    def _scale_brush(self, factor: float) -> None:
-        size = self.settings.brush_size
-        new = round(size * factor)
-        if new == size:
-            new = size + (1 if factor > 1 else -1)
-        self._on_brush_size_changed(new)
-
-    def _set_hint_colour(self, colour: QColor) -> None:
-        if not colour.isValid():
-            return
-        self.settings.hint_colour = colour.name()
-        self.hint_button.setIcon(swatch(colour, 18))
-
-    def _on_hint_colour_requested(self) -> None:
-        colour = QColorDialog.getColor(QColor(self.settings.hint_colour), self, "Hint colour")
-        self._set_hint_colour(colour)
-        if colour.isValid():
-            self.actions["tool_hint"].setChecked(True)
-
-    def set_mask_colour(self, colour: QColor) -> None:
-        """Draw the mask overlay in ``colour`` (remembered; the overlay is shown to see it)."""
-        if not colour.isValid():
-            return
-        self.settings.mask_colour = colour.name()
-        self.controller.apply_overlay_settings()
-        if not self.settings.overlay_visible:
-            self.controller.set_overlay_visible(True)
-        self._show_mask_colour()
-
-    def _show_mask_colour(self) -> None:
-        """Tick the preset that is the overlay colour (none for another colour)."""
-        current = QColor(self.settings.mask_colour).name()
-        for name, hex_colour in MASK_COLOURS.items():
-            act = self.actions[f"mask_colour_{name.lower()}"]
-            act.blockSignals(True)
-            act.setChecked(QColor(hex_colour).name() == current)
-            act.blockSignals(False)
-        self.actions["mask_colour_other"].setIcon(swatch(QColor(current)))
-
-    def _on_mask_colour_requested(self) -> None:
-        colour = QColorDialog.getColor(
-            QColor(self.settings.mask_colour), self, "Mask overlay colour"
-        )
-        self.set_mask_colour(colour)
-
-    def _on_grow_requested(self, sign: int) -> None:
-        what = "Grow" if sign > 0 else "Shrink"
-        pixels, ok = QInputDialog.getInt(
-            self, f"{what} mask", f"{what} the mask by (px):", 4, 1, 500
-        )
-        if ok:
-            self.controller.edit_mask("grow", sign * pixels)
-
-    def _on_overlay_toggled(self, visible: bool) -> None:
-        self.controller.set_overlay_visible(visible)
-
-    def _on_overlay_shown(self, visible: bool) -> None:
-        action = self.actions["overlay"]
-        action.blockSignals(True)
-        action.setChecked(visible)
-        action.blockSignals(False)
-
     def _set_compare(self, mode: str) -> None:
         self.controller.set_compare(mode)
         if mode == "side":  # two equal halves, so both show the same area
@@ -899,6 +532,22 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Device: {DEVICE_NAMES[device]}")
         self.controller.clear_model_cache()
         self.controller.probe_device()
+
+    def _set_exact(self, exact: bool) -> None:
+        if exact == self.settings.exact:
+            return
+        self.settings.exact = exact
+        self.controller.clear_model_cache()  # models loaded for the other precision
+
+    def _on_operator_requested(self) -> None:
+        name, ok = QInputDialog.getText(
+            self,
+            "Operator",
+            "Your name, as every saved file's record names who restored it:",
+            text=self.settings.operator,
+        )
+        if ok:
+            self.settings.operator = name.strip()
 
     def _show_operation(self, name: str) -> None:
         self.operations.select(name)
@@ -921,204 +570,4 @@ class MainWindow(QMainWindow):
             f"PhotoFix {__version__}\nRestoration of scanned photographs.\nGPL-3.0-or-later.",
         )
 
-    # -- status ------------------------------------------------------------------------------
-    def _on_zoom_changed(self, zoom: float) -> None:
-        self.zoom_label.setText(f"{zoom * 100:.0f} %" if zoom >= 0.1 else f"{zoom * 100:.1f} %")
-
-    def _on_cursor_moved(self, pos: QPointF) -> None:
-        info = self.controller.pixel_info(pos)
-        if info is None:
-            self._on_cursor_left()
-            return
-        x, y, rgb = info
-        self.position_label.setText(f"x {x}, y {y}")
-        self.colour_label.setText("RGB " + " ".join(str(v) for v in rgb))
-        full = 65535 if max(rgb) > 255 or self._bit_depth() >= 16 else 255
-        colour = QColor(*(round(v * 255 / full) for v in rgb))
-        self.colour_swatch.setStyleSheet(f"background: {colour.name()}; border: 1px solid #888;")
-
-    def _bit_depth(self) -> int:
-        doc = self.controller.document
-        return 8 if doc is None or doc.meta is None else doc.meta.bit_depth
-
-    def _on_cursor_left(self) -> None:
-        self.position_label.setText("")
-        self.colour_label.setText("")
-        self.colour_swatch.setStyleSheet("")
-
-    def _on_device_resolved(self, name: str) -> None:
-        self.device_label.setText(f"Device: {name}")
-
-    def _on_before_held(self, held: bool) -> None:
-        if held:
-            self.statusBar().showMessage("Showing the before image (release \\ to return)")
-        else:
-            self.statusBar().clearMessage()
-
-    def _on_document_changed(self) -> None:
-        doc = self.controller.document
-        if doc is None:
-            self.size_label.setText("")
-            self.setWindowTitle("PhotoFix")
-        else:
-            w, h = doc.size
-            m = doc.meta
-            depth = f" · {m.bit_depth}-bit {m.source_mode} · {m.format}" if m else ""
-            self.size_label.setText(f"{w} × {h} px{depth}")
-            self._update_title()
-        self._on_zoom_changed(self.view.zoom())
-        self._update_actions()
-
-    def _update_title(self) -> None:
-        doc = self.controller.document
-        if doc is None:
-            self.setWindowTitle("PhotoFix")
-            return
-        name = doc.path.name if doc.path else "Recovered session"
-        self.setWindowTitle(f"{name}[*] — PhotoFix")
-        self.setWindowModified(doc.modified)
-
-    def _on_history_changed(self) -> None:
-        doc = self.controller.document
-        self.history.refresh(doc)
-        self._update_title()
-        self._update_actions()
-        if doc is not None:
-            w, h = doc.size
-            m = doc.meta
-            depth = f" · {m.bit_depth}-bit {m.source_mode} · {m.format}" if m else ""
-            self.size_label.setText(f"{w} × {h} px{depth}")
-            if not doc.modified:
-                self.sessions.discard_if_idle()  # nothing unsaved left to recover
-
-    def _update_actions(self) -> None:
-        doc = self.controller.document
-        has = doc is not None
-        for key in (
-            "save",
-            "save_as",
-            "export",
-            "close_image",
-            "mask_clear",
-            "mask_invert",
-            "mask_grow",
-            "mask_shrink",
-            "fit",
-            "actual",
-            "zoom_in",
-            "zoom_out",
-        ):
-            self.actions[key].setEnabled(has)
-        self.actions["undo"].setEnabled(has and doc.history.can_undo)
-        self.actions["redo"].setEnabled(has and doc.history.can_redo)
-        self.operations.setEnabled(has)
-        self.actions["cancel"].setEnabled(self.controller.busy())
-
-    # -- jobs --------------------------------------------------------------------------------
-    def _on_job_started(self, job_id: int, title: str) -> None:
-        self.jobs.started(title)
-        self.operations.set_busy(True)
-        self.actions["cancel"].setEnabled(True)
-
-    def _on_job_progress(self, job_id: int, fraction: float, eta: object, text: str) -> None:
-        self.jobs.progressed(fraction, eta if isinstance(eta, float) else None, text)
-
-    def _on_job_ended(self, job_id: int, outcome: str, text: str) -> None:
-        if not self.controller.busy():
-            self.jobs.ended()
-            self.operations.set_busy(False)
-            self.actions["cancel"].setEnabled(False)
-
     # -- session safety ----------------------------------------------------------------------
-    def autosave_now(self) -> bool:
-        """Write the session in the background if it changed since the last autosave."""
-        doc = self.controller.document
-        if doc is None or not doc.modified:
-            return False
-        key = (id(doc), doc.history.index, len(doc.history.steps))
-        if key == self._autosaved_at:
-            return False
-        snapshot = SessionSnapshot.of(doc, self.controller.original_path)
-        if self.sessions.save_async(snapshot):
-            self._autosaved_at = key
-            return True
-        return False
-
-    def _on_autosave_due(self) -> None:
-        self.autosave_now()
-
-    def offer_recovery(self) -> bool:
-        """After a crash: offer the autosaved session back. True when it was restored."""
-        if not self.sessions.exists():
-            return False
-        try:
-            snapshot = self.sessions.load()
-        except Exception as exc:  # a damaged autosave must not stop the program
-            self._on_error(
-                "Cannot recover the last session", f"The autosave is unreadable ({exc})."
-            )
-            self.sessions.discard()
-            return False
-        name = Path(snapshot.path).name if snapshot.path else "an image"
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(snapshot.saved_at))
-        answer = self.ask(
-            "Recover unsaved work?",
-            f"PhotoFix did not close properly last time. Recover the work on {name} "
-            f"autosaved at {when}?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
-            QMessageBox.StandardButton.Yes,
-            {
-                QMessageBox.StandardButton.Yes: "Recover",
-                QMessageBox.StandardButton.Discard: "Discard",
-            },
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            self.sessions.discard()
-            return False
-        original = Path(snapshot.original_path) if snapshot.original_path else None
-        self.controller.set_document(snapshot.to_document(), original_path=original)
-        self.statusBar().showMessage(f"Recovered the work on {name} from {when}", 8000)
-        return True
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._closing_confirmed:
-            if self.controller.busy():
-                answer = self.ask(
-                    "A job is running",
-                    f"{self.controller.running_title()} is still running. Cancel it and close?",
-                    QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                    QMessageBox.StandardButton.No,
-                    {
-                        QMessageBox.StandardButton.Yes: "Cancel Job and Close",
-                        QMessageBox.StandardButton.No: "Keep Working",
-                    },
-                )
-                if answer != QMessageBox.StandardButton.Yes:
-                    event.ignore()
-                    return
-                self.controller.cancel_jobs()
-            doc = self.controller.document
-            if doc is not None and doc.modified:
-                event.ignore()
-
-                def close_now() -> None:
-                    self._closing_confirmed = True
-                    QTimer.singleShot(0, self.close)  # not from inside this close event
-
-                self.run_after_saving(close_now)
-                return
-        self.save_settings()
-        self._autosave_timer.stop()
-        self.controller.shutdown()
-        self.service.stop()
-        self.sessions.discard()
-        event.accept()
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if Path(a).resolve() == Path(b).resolve():
-            return True
-        return Path(a).exists() and Path(b).exists() and Path(a).samefile(b)
-    except OSError:
-        return False

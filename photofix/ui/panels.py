@@ -4,6 +4,7 @@ job progress shown in the status bar."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -465,12 +466,28 @@ class HistoryPanel(QListWidget):
         self.itemClicked.connect(self._on_item_clicked)
         self.itemActivated.connect(self._on_item_clicked)
 
-    def refresh(self, document: Document | None) -> None:
+    def refresh(
+        self, document: Document | None, source: str | None = None, recorded: Sequence[str] = ()
+    ) -> None:
+        """Show ``document``'s steps. ``source`` names the file it was opened from (a Save As
+        does not rename it); ``recorded`` are the steps its file says made it, shown first."""
         self.blockSignals(True)
         self.clear()
         if document is not None:
+            # what the file's record says made it: before it was opened, nothing to jump to
+            n = len(recorded)
+            heading = [f"Recorded in the file ({n} step{'s' if n != 1 else ''}):"] if n else []
+            for i, text in enumerate([*heading, *recorded]):
+                item = QListWidgetItem(text if i == 0 else f"    {text}")
+                item.setToolTip(text if i == 0 else f"{text} (recorded in the file)")
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                font = QFont(item.font())
+                font.setItalic(True)
+                item.setFont(font)
+                item.setForeground(self.palette().placeholderText())
+                self.addItem(item)
             h = document.history
-            name = document.path.name if document.path else "image"
+            name = source or (document.path.name if document.path else "image")
             first = f"Opened {name}"
             if h.dropped:
                 first = (
@@ -486,6 +503,7 @@ class HistoryPanel(QListWidget):
             for i, text in enumerate(rows):
                 item = QListWidgetItem(text)
                 item.setToolTip(text)
+                item.setData(Qt.ItemDataRole.UserRole, i)  # the history index it stands for
                 if i == h.index:
                     font = QFont(item.font())
                     font.setBold(True)
@@ -493,12 +511,14 @@ class HistoryPanel(QListWidget):
                 elif i > h.index:
                     item.setForeground(self.palette().placeholderText())
                 self.addItem(item)
-            self.setCurrentRow(h.index)
-            self.scrollToItem(self.item(h.index))
+            self.setCurrentRow(len(heading) + len(recorded) + h.index)
+            self.scrollToItem(self.currentItem())
         self.blockSignals(False)
 
     def _on_item_clicked(self, item: QListWidgetItem) -> None:
-        self.goto_requested.emit(self.row(item))
+        index = item.data(Qt.ItemDataRole.UserRole)
+        if index is not None:
+            self.goto_requested.emit(int(index))
 
 
 class JobStatusWidget(QWidget):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pickle
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,12 @@ _SESSION_GLOBALS = frozenset(
         ("photofix.core.history", "Step"),
         ("photofix.core.history", "Patch"),
         ("photofix.core.imageio", "ImageMeta"),
+        # step records (photofix.core.recipe) travel with the history's steps
+        ("photofix.core.recipe", "StepRecord"),
+        ("photofix.core.recipe", "Blend"),
+        ("photofix.core.recipe", "MaskRef"),
+        ("photofix.core.recipe", "HintsRef"),
+        ("photofix.core.recipe", "ModelUse"),
         ("numpy", "dtype"),
         ("numpy", "ndarray"),
     }
@@ -84,9 +90,18 @@ class SessionSnapshot:
     index: int
     dropped: int
     saved_index: int | None
+    kept_records: list = field(default_factory=list)  # of steps the undo budget dropped
+    recorded: list = field(default_factory=list)  # the steps the opened file's record lists
+    source_sha256: str | None = None  # of the opened file, when it was read
 
     @classmethod
-    def of(cls, document: Document, original_path: Path | None) -> SessionSnapshot:
+    def of(
+        cls,
+        document: Document,
+        original_path: Path | None,
+        recorded: list | None = None,
+        source_sha256: str | None = None,
+    ) -> SessionSnapshot:
         layers = {}
         for name in LAYER_NAMES:
             value = document.get_layer(name)
@@ -106,6 +121,9 @@ class SessionSnapshot:
             h.index,
             h.dropped,
             document.saved_index,
+            list(h.kept_records),
+            list(recorded or []),
+            source_sha256,
         )
 
     def to_document(self) -> Document:
@@ -120,6 +138,7 @@ class SessionSnapshot:
         doc.history.steps = list(self.steps)
         doc.history.index = self.index
         doc.history.dropped = self.dropped
+        doc.history.kept_records = list(getattr(self, "kept_records", []))
         # a recovered session is unsaved work, whatever it was at the time of the autosave
         doc.saved_index = None
         return doc

@@ -45,6 +45,8 @@ class Settings:
     compare_mode: str = "off"  # off | vertical | horizontal | side
     compare_before: str = "original"  # original | previous
     device: str = "auto"  # auto | cuda | mps | cpu
+    exact: bool = False  # float32 everywhere: what `photofix process --exact` runs, bit for bit
+    operator: str = ""  # who restored the image, written into every record
     operation: str = "fade"  # the one chosen in the Operations panel
     strength: float = 1.0
     limit_to_mask: bool = False

@@ -64,7 +64,7 @@ def test_defect_net_is_in_the_model_registry() -> None:
     from photofix.models import MODELS
 
     spec = MODELS["defect-net"]
-    assert spec.task == "detector" and "GPL" in spec.licence
+    assert spec.task == spec.kind == "detector" and "GPL" in spec.licence
     (path,) = spec.weights.paths()
     assert path.name == "defect_net.safetensors" and path.stat().st_size > 50_000
     net = spec.build(spec)

@@ -236,3 +236,14 @@ def test_a_planted_autosave_runs_no_code_and_is_refused(make_window, answers, tm
     assert answers.warnings and "unreadable" in answers.warnings[0]
     assert "posix.mkdir" in answers.warnings[0] or "nt.mkdir" in answers.warnings[0]
     assert not window.sessions.exists() and window.controller.document is None
+
+
+def test_save_as_keeps_the_source_scan_name_in_the_history(window, qtbot, scan, tmp_path) -> None:
+    assert window.open_file(scan)
+    apply_fade(window, qtbot)
+    with qtbot.waitSignal(window.service.finished, timeout=20_000):
+        window.save_to(tmp_path / "restored.tif")
+    QApplication.processEvents()
+    assert window.controller.document.path == tmp_path / "restored.tif"
+    assert window.history.item(0).text() == "Opened scan.jpg"
+    assert window.history.item(1).text().startswith("Fix fading")
