@@ -91,7 +91,8 @@ def flop_per_pixel(model_id: str) -> float:
         if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
     ]
     edge = 64
-    runner.process_tile(np.zeros((edge, edge, 3), np.float32), **options_for(model_id))
+    channels = MODELS[model_id].channels
+    runner.process_tile(np.zeros((edge, edge, channels), np.float32), **options_for(model_id))
     for h in hooks:
         h.remove()
     return total[0] / (edge * edge)
@@ -168,10 +169,11 @@ def precisions(kind: str) -> list[tuple[str, ResolvedDevice]]:
 def bench_model(model_id: str, image: np.ndarray, kind: str, repeat: int) -> dict:
     spec = MODELS[model_id]
     options = options_for(model_id)
-    cy, cx = image.shape[0] // 2, image.shape[1] // 2
-    crop = np.ascontiguousarray(
-        image[cy - CROP // 2 : cy + CROP // 2, cx - CROP // 2 : cx + CROP // 2]
-    )
+    if spec.channels == 1:  # the gray models take the photo's luma
+        image = np.ascontiguousarray(image.mean(axis=2, keepdims=True, dtype=np.float32))
+    edge = min(CROP, image.shape[0], image.shape[1])
+    y0, x0 = (image.shape[0] - edge) // 2, (image.shape[1] - edge) // 2
+    crop = np.ascontiguousarray(image[y0 : y0 + edge, x0 : x0 + edge])
     reference = ModelRunner(spec, DevicePolicy("cpu", half_precision=False).resolve()).run(
         crop, **options
     )
@@ -204,7 +206,7 @@ def bench_model(model_id: str, image: np.ndarray, kind: str, repeat: int) -> dic
         run = row["runs"][dtype]
         run["effective_dtype"] = dtype if spec.reduced_precision else "float32 (model opts out)"
         print(
-            f"  {model_id:26s} {dtype:9s} {run['mp_per_s']:8.3f} MP/s  tile {run['tile']:5d}  "
+            f"  {model_id:26s} {dtype:9s} {run['mp_per_s']:8.4f} MP/s  tile {run['tile']:5d}  "
             f"peak {peak:8.0f} MB  vs fp32 CPU max/p99.9 {run['vs_cpu_fp32_max_levels']:.0f}/"
             f"{run['vs_cpu_fp32_p999_levels']:.0f}",
             flush=True,

@@ -174,6 +174,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"{path}:")
         for key, value in describe(meta).items():
             print(f"  {key + ':':<12} {value}")
+        try:
+            record = provenance.read_record(path)
+        except PhotoFixError:
+            record = None
+        if record is not None:
+            ops = ", ".join(s["op"] for s in record.get("steps", [])) or "no steps"
+            print(f"  {'PhotoFix:':<12} {ops} (recorded in the {record['recorded_in']})")
     return status
 
 
@@ -199,7 +206,10 @@ def describe(meta: imageio.ImageMeta) -> dict[str, str]:
 
 # ---- ops -----------------------------------------------------------------------------------
 def _cmd_ops() -> int:
-    for op in REGISTRY:
+    from photofix.ops.steps import ENGINE_OPERATIONS, proposal_operation
+
+    extra = [*ENGINE_OPERATIONS.values(), *(proposal_operation(o) for o in REGISTRY if o.review)]
+    for op in [*REGISTRY, *extra]:
         print(f"{op.name}: {op.summary}")
         for p in op.params:
             default = "" if p.default is None else f" (default {_fmt(p.default)})"
@@ -227,6 +237,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
     # every step is checked (operation, parameters, blend) before any image is read
     chain = [] if args.recipe is None else check_steps(load_recipe(args.recipe))
     chain += check_steps([StepRequest(name, raw) for name, raw in map(parse_op_spec, args.op)])
+    if any(step.operation().name == "split-scan" for step in chain[:-1]):
+        raise CliError("split-scan makes one image per print: give it as the last --op")
     jobs = _plan_jobs(args)
     policy = DevicePolicy(preference=args.device, half_precision=not args.exact)
     failures = 0
@@ -309,30 +321,41 @@ def _process_one(
         done = replay(steps, layers, context, per_image=supply)
     layers = done.layers
 
-    provenance.save_recorded(
-        job.target,
-        layers.image,
-        done.records,
-        source=job.source,
-        alpha=layers.alpha,
-        meta=layers.meta,
-        source_sha256=source_sha,
-        source_meta=loaded.meta,
-        operator=args.operator,
-        started=started,
-        runtime=provenance.runtime_info(_devices(done.records), exact=args.exact),
-        record=not args.no_record,
-        format=args.format or SUFFIX_FORMAT.get(job.target.suffix.lower()),
-        bit_depth=args.bit_depth,
-        quality=args.quality,
-        protect=protect,
-    )
+    for target, result in _outputs(job.target, layers):
+        provenance.save_recorded(
+            target,
+            result.image,
+            done.records,
+            source=job.source,
+            alpha=result.alpha,
+            meta=result.meta,
+            source_sha256=source_sha,
+            source_meta=loaded.meta,
+            operator=args.operator,
+            started=started,
+            runtime=provenance.runtime_info(_devices(done.records), exact=args.exact),
+            record=not args.no_record,
+            format=args.format or SUFFIX_FORMAT.get(job.target.suffix.lower()),
+            bit_depth=args.bit_depth,
+            quality=args.quality,
+            protect=protect,
+        )
     if job.mask_target is not None:
         if layers.mask is None:
             raise CliError("--save-mask: no operation produced a mask and none was given")
         job.mask_target.parent.mkdir(parents=True, exist_ok=True)
         imageio.save_mask(job.mask_target, layers.mask)
     return done.records
+
+
+def _outputs(target: Path, layers: Layers) -> list[tuple[Path, Layers]]:
+    """Where each result goes: ``target`` itself, or for an operation that makes several
+    images (split-scan) ``<stem>-1``, ``<stem>-2``, ... beside it (OUT is then a folder)."""
+    parts = getattr(layers, "parts", None)
+    if parts is None:
+        return [(target, layers)]
+    return [(target.with_name(f"{target.stem}-{i}{target.suffix}"), part)
+            for i, part in enumerate(parts, 1)]  # fmt: skip
 
 
 def _check_writable(target: Path, protect: list[Path]) -> None:

@@ -232,7 +232,7 @@ def save_recorded(
     SHA-256) to the record."""
     import dataclasses
 
-    from photofix.core.imageio import read_info, save_image
+    from photofix.core.imageio import save_image
 
     target = Path(target)
     if not record:
@@ -265,13 +265,26 @@ def save_recorded(
         meta = ImageMeta("PNG", w, h, "RGB", 8, False, alpha is not None, xmp=packet)
     save_image(target, rgb, alpha=alpha, meta=meta, format=format, bit_depth=bit_depth,
                quality=quality, protect=protect)  # fmt: skip
+    return target, write_output_record(rec, steps, target, quality)
+
+
+def write_output_record(
+    record: dict[str, Any], steps: list[StepRecord], target: Path, quality: int = 95
+) -> Path:
+    """Finish ``record`` for the written ``target`` (its file and pixel SHA-256, size, format,
+    bit depth, JPEG quality) and write the sidecar with the steps' masks; returns the sidecar."""
+    from photofix.core.imageio import read_info
+
+    target = Path(target)
     info = read_info(target, max_pixels=None)
-    rec = finish_record(rec, target, width=info.width, height=info.height, file_format=info.format)
+    rec = finish_record(
+        record, target, width=info.width, height=info.height, file_format=info.format
+    )
     rec["output"].update(bit_depth=info.bit_depth, pixels_sha256=pixels_sha256(target))
     if info.format == "JPEG":
         rec["output"]["quality"] = quality
     sidecar, _ = write_sidecar(rec, steps, target)
-    return target, sidecar
+    return sidecar
 
 
 # ---- the JSON Schema -----------------------------------------------------------------------
@@ -585,6 +598,7 @@ def read_record(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     if record is None or record.get("format") != RECORD_FORMAT:
         return None
     record["recorded_in"] = "xmp"
+    record["output"] = None  # a file cannot hold its own hash
     return record
 
 

@@ -4,7 +4,20 @@ The registry is an explicit, ordered list of imports: no discovery, so PyInstall
 module and the order in menus is stable.
 """
 
-from photofix.ops import colorize, defects, denoise, fade, inpaint, jpeg_clean, resize, upscale
+from photofix.ops import (
+    colorize,
+    defects,
+    denoise,
+    fade,
+    geometry,
+    heal,
+    inpaint,
+    jpeg_clean,
+    resize,
+    split_scan,
+    tones,
+    upscale,
+)
 from photofix.ops.registry import (
     Layers,
     OpContext,
@@ -26,6 +39,18 @@ REGISTRY = OperationRegistry(
         upscale.OPERATION,
         resize.OPERATION,
         colorize.OPERATION,
+        heal.HEAL,
+        heal.CLONE,
+        geometry.CROP,
+        geometry.ROTATE,
+        geometry.STRAIGHTEN,
+        split_scan.OPERATION,
+        tones.LEVELS,
+        tones.CURVES,
+        tones.EXPOSURE,
+        tones.WHITE_BALANCE,
+        tones.GRAYSCALE,
+        tones.TONE,
     ]
 )
 

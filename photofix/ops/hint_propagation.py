@@ -60,6 +60,13 @@ class PropagationSettings:
     ``power``: ``b`` of the distance weights. ``luma_sigma``: σ of the luma similarity (None = off).
     ``smooth``/``smooth_sigma``: weight and luma σ of the refinement (``smooth = 0`` = off).
     ``colour_step``: hints whose chroma differs by more than this are separate blobs.
+    ``neutral_reach``: a zero-chroma competitor, at this geodesic distance (512-px units),
+    for pixels lighter than ``neutral_light`` or darker than ``neutral_dark`` (weight rising
+    to full at white and black), so a hint does not tint whites and blacks it is not painted
+    on: a blue hint on a dress leaves the white blouse beside it white (None = off). On the
+    astronaut's white suit, with 8 hints on coloured parts only, the mean propagated chroma
+    fell from 0.251 to 0.014; the mean CIEDE2000 of the 8-photo random-hint test (5, 20 and
+    100 hints, seed 1) stayed at 4.88.
     """
 
     work_pixels: int = 262_144
@@ -74,6 +81,9 @@ class PropagationSettings:
     colour_step: float = 0.04
     guide_radius: int = 2
     guide_eps: float = 1e-4
+    neutral_reach: float | None = 128.0
+    neutral_light: float = 0.6
+    neutral_dark: float = 0.15
 
 
 DEFAULT_SETTINGS = PropagationSettings()
@@ -220,6 +230,8 @@ def _geodesic_blend(
     den = np.zeros(y.shape, np.float64)
     if reach is not None:
         den += (reach + 1e-3) ** (-s.power)  # the zero-chroma competitor
+    if s.neutral_reach is not None:  # neutrals stay neutral unless hinted: whites and blacks
+        den += (s.neutral_reach + 1e-3) ** (-s.power) * _neutral_profile(y, s)
     flat = labels.ravel()
     c_flat, y_flat = c.reshape(-1, 2), y.ravel()
     # distances on a coarser grid (they vary slowly; edges come back through the luma
@@ -257,6 +269,14 @@ def _geodesic_blend(
     prior = (num / den[..., None]).astype(np.float32)
     prior[m] = c[m]
     return prior
+
+
+def _neutral_profile(y: np.ndarray, s: PropagationSettings) -> np.ndarray:
+    """0 for mid tones, rising to 1 towards white (from ``neutral_light``) and black (from
+    ``neutral_dark``): where a grey picture's pixels are most likely neutral in colour."""
+    light = np.clip((y - s.neutral_light) / max(1e-6, 1.0 - s.neutral_light), 0.0, 1.0)
+    dark = np.clip((s.neutral_dark - y) / max(1e-6, s.neutral_dark), 0.0, 1.0)
+    return (np.maximum(light, dark) ** 2).astype(np.float64)
 
 
 # ---- refinement --------------------------------------------------------------------------

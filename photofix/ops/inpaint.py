@@ -1,8 +1,9 @@
 """``inpaint`` (fill the mask layer) and ``remove-defects`` (detect, then fill), both headless.
 
 ``engine=fast`` is OpenCV's Telea fast marching: instant, fine for thin lines and dust, smears
-large holes. ``engine=patch`` is multi-scale PatchMatch exemplar synthesis
-(:mod:`photofix.ops.patchmatch`): holes get real texture from the rest of the picture. Either
+large holes. ``engine=patch`` (:mod:`photofix.ops.patchmatch`) solves cracks, scratches and dust
+up to 24 px thick biharmonically (edges continue through them) and fills larger holes by
+multi-scale PatchMatch exemplar synthesis (real texture from the rest of the picture). Either
 way the pixels outside the mask are returned bit-identical, and the work is confined to crops
 around the holes, so the cost follows the mask, not the image size.
 """

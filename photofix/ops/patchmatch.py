@@ -9,8 +9,14 @@ connected region thicker than ``BIG_HOLE`` px) gets a crop of its own with conte
 proportion to its size; thin and small holes (scratches, dust) are grouped by 256-px cells of
 the image, each cell cropped to its holes plus a fixed margin. Cells without holes cost nothing.
 
-**Patch engine** (Wexler, Shechtman & Irani 2007, with the PatchMatch search of Barnes et al.
-2009, as in Resynthesizer and content-aware fill). Per job:
+**Thin holes** (the patch engine's default for holes up to ``BIHARMONIC_MAX`` = 24 px thick:
+cracks, scratches, hair, dust, and the forks of a crack network): :func:`biharmonic_fill`, the
+smoothest continuation of the surrounding values and slopes (Δ²u = 0), so lines that a crack
+crosses carry on through it. On held-out photos it beats Telea by 0.74 dB and PatchMatch by
+0.92 dB of masked PSNR on thin damage (``benchmarks/bench_fill.py``, docs/fill.md).
+
+**Patch engine** for thicker holes (Wexler, Shechtman & Irani 2007, with the PatchMatch search
+of Barnes et al. 2009, as in Resynthesizer and content-aware fill). Per job:
 
 1. the holes are pre-filled with Telea, and an image pyramid is built (down to the scale where
    the thickest hole is a few patches across), holes max-pooled so they only grow;
@@ -42,9 +48,13 @@ EM_FINEST = 2
 SEARCH_RADIUS = 64  # px: the random search starts this far from the current match
 BAND = 2  # px around the holes whose patches vote too
 BIG_HOLE = 12  # px: holes thicker than this get their own job and a pyramid
+# px: with thin="biharmonic", holes up to this thick are solved, not synthesised: a crack network
+# of 10-px strokes (8 px grown by 1) is up to ~18 px thick where two branches fork
+BIHARMONIC_MAX = 24
 CELL = 256
 SMALL_MARGIN = 24
 TELEA_RADIUS = 3
+THIN_FILLS = ("biharmonic", "patchmatch")  # how inpaint_patch fills holes up to BIG_HOLE thick
 _DESC_STEP = 3  # descriptor: box-filtered image sampled every 3 px on a 3×3 grid
 
 
@@ -158,17 +168,19 @@ class _Job:
     box: tuple[int, int, int, int]
     targets: np.ndarray
     levels: int
+    big: bool = False  # one hole thicker than BIG_HOLE (else: a cell of thin and small holes)
 
 
-def _plan(mask: np.ndarray) -> list[_Job]:
-    """Jobs: big holes alone with context ∝ size, the rest by cells (see the module docstring)."""
+def _plan(mask: np.ndarray, big_hole: float = BIG_HOLE) -> list[_Job]:
+    """Jobs: holes thicker than ``big_hole`` alone with context ∝ size, the rest by cells (see
+    the module docstring)."""
     h, w = mask.shape
     u8 = mask.view(np.uint8)
     dist = cv2.distanceTransform(u8, cv2.DIST_L2, 3)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
     thick = np.zeros(n, np.float32)
     np.maximum.at(thick, labels[mask], dist[mask])
-    big = 2 * thick > BIG_HOLE
+    big = 2 * thick > big_hole
     big[0] = False
     jobs = []
     for i in np.flatnonzero(big):
@@ -186,7 +198,7 @@ def _plan(mask: np.ndarray) -> list[_Job]:
         smallest = min(box[2] - box[0], box[3] - box[1])
         while levels > 1 and smallest / 2 ** (levels - 1) < 24:
             levels -= 1
-        jobs.append(_Job(box, targets, levels))
+        jobs.append(_Job(box, targets, levels, big=True))
     small = mask & ~big[labels]
     for y0, x0, y1, x1, cy0, cx0, cy1, cx1 in _cells(small, SMALL_MARGIN):
         targets = np.zeros((cy1 - cy0, cx1 - cx0), bool)
@@ -390,30 +402,102 @@ def _fill_job(
     return estimate[job.targets]
 
 
+def biharmonic_fill(crop: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """Smoothest continuation of ``crop`` (float32 HxWxC) into ``unknown`` (bool HxW): the
+    values that minimise the summed squared 5-point Laplacian over every pixel whose stencil
+    touches an unknown one (the discrete biharmonic equation, Δ²u = 0 in the hole; the known
+    pixels around it fix both the values and the slopes that continue into the hole). Returns
+    a copy of ``crop`` with the unknown pixels solved (on the crop's edges the second
+    difference along the edge stands in for the Laplacian: a hole running off the picture
+    continues its ramps to the edge).
+
+    One sparse least-squares system per call, solved once for all channels (normal equations,
+    SuperLU). A thin hole's unknowns form long 1-D chains, so the factorisation stays sparse and
+    the cost is near-linear in the hole's area."""
+    from scipy.sparse import csc_matrix
+    from scipy.sparse.linalg import splu
+
+    h, w, c = crop.shape
+    out = crop.copy()
+    n = int(np.count_nonzero(unknown))
+    if n == 0:
+        return out
+    index = np.full(h * w, -1, np.int64)
+    flat_unknown = np.flatnonzero(unknown)
+    index[flat_unknown] = np.arange(n)
+    # rows: every pixel whose stencil touches an unknown. Inside the crop the 5-point
+    # Laplacian; on its edges the second difference along the edge (exact on ramps, as the
+    # Laplacian is; the crop's corners have none)
+    cross = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
+    rows_p = np.flatnonzero(cv2.dilate(unknown.view(np.uint8), cross))
+    ry, rx = np.divmod(rows_p, w)
+    edge_y, edge_x = (ry == 0) | (ry == h - 1), (rx == 0) | (rx == w - 1)
+    keep = ~(edge_y & edge_x)
+    rows_p, edge_y, edge_x = rows_p[keep], edge_y[keep], edge_x[keep]
+    m = len(rows_p)
+    # stencil: centre, up, down, left, right
+    vals = np.tile(np.array([4.0, -1.0, -1.0, -1.0, -1.0]), (m, 1))
+    vals[edge_y] = (2.0, 0.0, 0.0, -1.0, -1.0)
+    vals[edge_x] = (2.0, -1.0, -1.0, 0.0, 0.0)
+    inside = vals != 0
+    offsets = np.array([0, -w, w, -1, 1])
+    pix = np.where(inside, rows_p[:, None] + offsets[None, :], rows_p[:, None])
+    col = np.where(inside, index[pix], -1)
+    is_u = col >= 0
+    r_idx = np.broadcast_to(np.arange(m)[:, None], pix.shape)
+    a = csc_matrix((vals[is_u], (r_idx[is_u], col[is_u])), shape=(m, n))
+    flat = crop.reshape(h * w, c).astype(np.float64)
+    known_part = np.where(is_u[..., None], 0.0, vals[..., None] * flat[pix])  # m×5×C
+    b = known_part.sum(axis=1)  # the Laplacian's known part, m×C
+    normal = (a.T @ a).tocsc()
+    try:
+        x = splu(normal).solve(-(a.T @ b))
+    except RuntimeError:  # singular: an unknown region with nothing known around it
+        return out
+    if not np.all(np.isfinite(x)) or np.abs(x - 0.5).max() > 2.0:  # (near-)singular system
+        return out
+    out.reshape(h * w, c)[flat_unknown] = x.astype(np.float32)
+    return out
+
+
 def inpaint_patch(
-    image: np.ndarray, mask: np.ndarray, progress: Progress | None = None, seed: int = 0
+    image: np.ndarray,
+    mask: np.ndarray,
+    progress: Progress | None = None,
+    seed: int = 0,
+    thin: str = "biharmonic",
 ) -> np.ndarray:
-    """Multi-scale PatchMatch exemplar inpainting (see the module docstring).
+    """Exemplar inpainting (see the module docstring): holes thicker than ``BIG_HOLE`` px by
+    multi-scale PatchMatch; thin and small ones (cracks, scratches, dust) by
+    :func:`biharmonic_fill` when ``thin="biharmonic"`` (the default), by PatchMatch too when
+    ``thin="patchmatch"``.
 
     ``image`` float32 HxWxC [0,1], ``mask`` bool HxW -> float32 HxWxC; outside the mask the result
     is bit-identical to the input. A gray image (equal channels) stays exactly gray. The result
     is deterministic for a given ``seed``.
     """
     _check(image, mask)
+    if thin not in THIN_FILLS:
+        raise ValueError(f"thin must be one of {', '.join(THIN_FILLS)}, not {thin!r}")
     progress = progress or Progress()
     if not mask.any():
         return image.copy()
     gray = _gray_view(image)
     work = np.ascontiguousarray(gray if gray is not None else image)
     estimate = inpaint_fast(work, mask, progress.sub(0.0, 0.1))
-    jobs = _plan(mask)
+    jobs = _plan(mask, BIHARMONIC_MAX if thin == "biharmonic" else BIG_HOLE)
     rng = np.random.default_rng(seed)
     total = sum(int(j.targets.sum()) * 4 ** (j.levels > 1) for j in jobs) or 1
     done = 0
     for job in jobs:
+        progress.check()
         y0, x0, y1, x1 = job.box
         crop = estimate[y0:y1, x0:x1]
-        values = _fill_job(crop.copy(), mask[y0:y1, x0:x1], job, rng, progress)
+        unknown = mask[y0:y1, x0:x1]
+        if thin == "biharmonic" and not job.big:
+            values = biharmonic_fill(crop, unknown)[job.targets]
+        else:
+            values = _fill_job(crop.copy(), unknown, job, rng, progress)
         if values is not None:
             crop[job.targets] = values
         done += int(job.targets.sum()) * 4 ** (job.levels > 1)

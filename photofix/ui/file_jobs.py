@@ -130,16 +130,7 @@ def save_job(
         )
         if entry is not None:
             ctx.progress.update(0.9, f"Recording the steps beside {path.name}")
-            _write_record(entry, steps, saved, quality)
+            provenance.write_output_record(entry, steps, saved, quality)
         return saved
 
     return Job(f"{'Exporting' if as_copy else 'Saving'} {path.name}", run, kind="save")
-
-
-def _write_record(entry: dict, steps: list[StepRecord], target: Path, quality: int) -> None:
-    # Adapter: finishing and writing an output's record is the CLI's ``_write_record`` (output
-    # hash, pixel hash, sidecar and masks); the window uses that one rather than a copy of it,
-    # until the step engine's provenance module offers it publicly.
-    from photofix.cli import _write_record as write_output_record
-
-    write_output_record(entry, steps, target, quality)

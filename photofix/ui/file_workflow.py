@@ -171,8 +171,10 @@ class FileWorkflow:
 
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
-        for text in self.settings.recent_files:
-            act = self.recent_menu.addAction(Path(text).name)
+        for text, label in zip(
+            self.settings.recent_files, recent_labels(self.settings.recent_files), strict=True
+        ):
+            act = self.recent_menu.addAction(label)
             act.setToolTip(text)
             act.setStatusTip(text)
             act.triggered.connect(lambda _=False, p=text: self.request_open(Path(p)))
@@ -225,6 +227,13 @@ class FileWorkflow:
             if answer != QMessageBox.StandardButton.Discard:
                 return None
             overwrite = True
+
+        def saved() -> None:  # a saved file is one the user will want to open again
+            self.settings.add_recent(path)
+            self._rebuild_recent_menu()
+            if then is not None:
+                then()
+
         return c.save(
             path,
             format=format,
@@ -232,7 +241,7 @@ class FileWorkflow:
             quality=quality or self.settings.jpeg_quality,
             overwrite_original=overwrite,
             as_copy=as_copy,
-            then=then,
+            then=saved,
         )
 
     def _on_save_requested(self, then: Callable[[], None] | None = None) -> None:
@@ -327,6 +336,24 @@ class FileWorkflow:
         )
         if name:
             self.export_recipe_to(Path(name))
+
+
+def recent_labels(paths: list[str]) -> list[str]:
+    """Menu texts for the recent files: the file name, with as much of its folder as it
+    takes to tell two files of the same name apart ("a.png — 1950/box 2")."""
+    parts = [Path(p).parts for p in paths]
+    labels = []
+    for i, p in enumerate(parts):
+        name = p[-1] if p else paths[i]
+        others = [q for j, q in enumerate(parts) if j != i and q and q[-1] == name]
+        if not others:
+            labels.append(name)
+            continue
+        depth = 1
+        while depth < len(p) - 1 and any(q[-1 - depth :] == p[-1 - depth :] for q in others):
+            depth += 1
+        labels.append(f"{name} — {Path(*p[-1 - depth : -1])}")
+    return labels
 
 
 def _same_file(a: Path, b: Path) -> bool:

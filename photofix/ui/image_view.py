@@ -35,9 +35,11 @@ MIN_ZOOM = 0.01
 MAX_ZOOM = 32.0
 WHEEL_STEP = 1.2
 SPLIT_GRAB_PX = 8
+KNOB_GRAB_PX = 12  # the round handle, 9 px in radius on screen
 
-TOOLS = ("navigate", "brush", "eraser", "hint")
-PAINT_TOOLS = ("brush", "eraser", "hint")
+TOOLS = ("navigate", "brush", "eraser", "hint", "heal", "clone", "crop", "straighten", "neutral")
+PAINT_TOOLS = ("brush", "eraser", "hint", "heal", "clone")
+DRAG_TOOLS = ("crop", "straighten", "neutral")  # press, drag, release: no brush cursor
 COMPARE_MODES = ("off", "vertical", "horizontal", "side")
 
 
@@ -54,6 +56,7 @@ class ImageView(QGraphicsView):
     compare_moved = Signal(float)
     before_held = Signal(bool)
     files_dropped = Signal(list)
+    tool_changed = Signal(str)
 
     def __init__(self, parent=None, *, interactive: bool = True) -> None:
         super().__init__(parent)
@@ -86,9 +89,13 @@ class ImageView(QGraphicsView):
         self._painting = False
         self._dragging_split = False
         self._before_held = False
+        self.press_modifiers = Qt.KeyboardModifier.NoModifier
         self.compare_mode = "off"
         self.split = 0.5
         self.preview_label = ""  # shown while a live preview (not yet applied) is on screen
+        # the tag in the corner in side-by-side compare: the non-interactive view is the
+        # "before" side of the pair, the main view the "after" side
+        self.side_label = "" if interactive else "Before"
         self.horizontalScrollBar().valueChanged.connect(self._on_scrolled)
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
 
@@ -98,12 +105,22 @@ class ImageView(QGraphicsView):
         self.scene().addItem(item)
 
     def image_rect(self) -> QRectF:
-        return self.image_item.boundingRect()
+        return self.image_item.mapRectToScene(self.image_item.boundingRect())
 
     def set_image_size(self, width: int, height: int) -> None:
-        """Call after the image changed size (open, resize): scene rect and split follow."""
+        """Call after the image changed size (open, resize, upscale): scene rect and split
+        follow, and a layer whose pixels have another size (the "before" image of an upscaled
+        picture) is stretched over the new size."""
         margin = 0.0
         self.setSceneRect(QRectF(-margin, -margin, width + 2 * margin, height + 2 * margin))
+        for item in (self.before_item, self.image_item):
+            pyramid = item.pyramid
+            if pyramid is None:
+                continue
+            pw, ph = pyramid.size
+            scale = QTransform.fromScale(width / pw, height / ph)
+            if item.transform() != scale:
+                item.setTransform(scale)
         self._layout_compare()
 
     # -- zoom --------------------------------------------------------------------------------
@@ -146,8 +163,29 @@ class ImageView(QGraphicsView):
         self.set_zoom(1.0)
 
     def _after_zoom(self) -> None:
+        self._keep_split_in_sight()
         self.zoom_changed.emit(self.zoom())
         self.view_changed.emit()
+
+    def _keep_split_in_sight(self) -> None:
+        """Zoomed in, the split line at its old place may be off-screen: put it in the middle
+        of what is shown (a line the user cannot see compares nothing)."""
+        if not self.is_split() or self.image_rect().isEmpty():
+            return
+        seen = self.visible_image_rect()
+        if seen.isEmpty():
+            return
+        a, _ = self.split_line()  # type: ignore[misc]
+        margin = 12.0 / max(self.zoom(), 1e-6)
+        if self.compare_mode == "vertical":
+            inside = seen.left() + margin <= a.x() <= seen.right() - margin
+            centre = QPointF(seen.center().x(), 0)
+        else:
+            inside = seen.top() + margin <= a.y() <= seen.bottom() - margin
+            centre = QPointF(0, seen.center().y())
+        if not inside:
+            self.set_split(self._split_from(centre))
+            self.compare_moved.emit(self.split)
 
     def visible_image_rect(self) -> QRectF:
         """The part of the image on screen, in image pixels."""
@@ -173,6 +211,7 @@ class ImageView(QGraphicsView):
             raise ValueError(f"unknown tool {tool!r}")
         self._tool = tool
         self._update_cursor()
+        self.tool_changed.emit(tool)
 
     def set_brush_radius(self, radius: float) -> None:
         self.brush_cursor.set_radius(radius)
@@ -200,6 +239,7 @@ class ImageView(QGraphicsView):
         if split is not None:
             self.split = min(1.0, max(0.0, split))
         self._layout_compare()
+        self._keep_split_in_sight()
 
     def set_split(self, split: float) -> None:
         self.split = min(1.0, max(0.0, split))
@@ -250,10 +290,32 @@ class ImageView(QGraphicsView):
     def before_is_held(self) -> bool:
         return self._before_held
 
+    def split_knob(self) -> QPointF | None:
+        """Where the split line's round handle is, in image coordinates: the middle of the
+        part of the line on screen."""
+        line = self.split_line()
+        if line is None:
+            return None
+        a, b = line
+        seen = self.visible_image_rect()
+        if seen.isEmpty():
+            return (a + b) / 2
+        if self.compare_mode == "vertical":
+            return QPointF(a.x(), seen.center().y())
+        return QPointF(seen.center().x(), a.y())
+
     def _near_split(self, view_pos: QPointF) -> bool:
+        """Whether a press at ``view_pos`` grabs the split line: anywhere along it with the
+        hand tool; with a painting tool only on its handle, so strokes next to the line
+        paint."""
         line = self.split_line()
         if line is None:
             return False
+        if self._tool in PAINT_TOOLS + DRAG_TOOLS and not self._space_held:
+            knob = self.split_knob()
+            assert knob is not None
+            k = QPointF(self.mapFromScene(knob))
+            return math.hypot(view_pos.x() - k.x(), view_pos.y() - k.y()) <= KNOB_GRAB_PX
         a, b = (QPointF(self.mapFromScene(p)) for p in line)
         if self.compare_mode == "vertical":
             return abs(view_pos.x() - a.x()) <= SPLIT_GRAB_PX and a.y() <= view_pos.y() <= b.y()
@@ -284,6 +346,11 @@ class ImageView(QGraphicsView):
                 painter, self.preview_label, 8, bottom - painter.fontMetrics().height() - 14
             )
             painter.restore()
+        if self.compare_mode == "side" or self.side_label:
+            painter.save()
+            painter.resetTransform()
+            self._draw_tag(painter, self.side_label or "After", 8, 8)
+            painter.restore()
         line = self.split_line()
         if line is None or self._before_held:
             return
@@ -295,8 +362,8 @@ class ImageView(QGraphicsView):
             pen.setCosmetic(True)
             painter.setPen(pen)
             painter.drawLine(a, b)
-        # a round knob in the middle, a constant size on screen
-        mid = (a + b) / 2
+        # a round knob in the middle of the line on screen, a constant size on screen
+        mid = self.split_knob() or (a + b) / 2
         r = 9.0 / max(self.zoom(), 1e-6)
         painter.setBrush(QColor(255, 255, 255))
         pen = QPen(QColor(0, 0, 0, 180), 1.5)
@@ -331,6 +398,7 @@ class ImageView(QGraphicsView):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         button = event.button()
+        self.press_modifiers = event.modifiers()  # e.g. Alt-click sets the clone source
         self.setFocus()
         if button == Qt.MouseButton.MiddleButton or (
             button == Qt.MouseButton.LeftButton and (self._space_held or self._tool == "navigate")
@@ -346,7 +414,7 @@ class ImageView(QGraphicsView):
         if self._near_split(event.position()):
             self._dragging_split = True
             return
-        if self._tool in PAINT_TOOLS and not self.image_rect().isEmpty():
+        if self._tool in PAINT_TOOLS + DRAG_TOOLS and not self.image_rect().isEmpty():
             self._painting = True
             self.stroke_started.emit(self._image_pos(event))
 

@@ -65,7 +65,16 @@ class JobTracker(QObject):
         return job_id
 
     def cancel_all(self) -> None:
+        """Cancel every job. Operations stop for the user at once: they are ended as
+        cancelled here, and whatever the service thread still finishes of them (a model tile
+        cannot be interrupted half-way) is dropped when it arrives. Saves, opens and
+        downloads end when the service says so (a file may be half done)."""
         self.service.cancel_all()
+        for job_id, pending in list(self.pending.items()):
+            if pending.kind == "apply":
+                del self.pending[job_id]
+                self.job_ended.emit(job_id, "cancelled", "")
+                self.message.emit(f"{pending.title} cancelled; the image is unchanged.")
 
     def busy(self) -> bool:
         """Whether a job the user started (not a preview) is queued or running."""

@@ -50,12 +50,15 @@ from photofix.ui.file_workflow import (  # noqa: F401  (the names were importabl
     _same_file,
 )
 from photofix.ui.icons import icon, swatch
-from photofix.ui.image_view import ImageView
+from photofix.ui.image_view import TOOLS, ImageView
 from photofix.ui.panels import HistoryPanel, JobStatusWidget, OperationsPanel
+from photofix.ui.pick_tools import PickTools
 from photofix.ui.prompts import Prompts
+from photofix.ui.repair_brushes import RepairBrushes
 from photofix.ui.session import SessionStore
 from photofix.ui.settings import DEFAULT_MASK_COLOUR, MASK_COLOURS, Settings
 from photofix.ui.status import StatusBar
+from photofix.ui.tool_menus import CLONE_TIP, HEAL_TIP, PICK_TOOL_ACTIONS, REPAIR_KEYS, ToolMenus
 from photofix.ui.tool_options import MAX_BRUSH, ToolOptions
 
 DEVICE_NAMES = {
@@ -67,7 +70,7 @@ DEVICE_NAMES = {
 
 
 class MainWindow(
-    FileWorkflow, Prompts, Autosave, ToolOptions, StatusBar, DocumentState, QMainWindow
+    FileWorkflow, Prompts, Autosave, ToolOptions, ToolMenus, StatusBar, DocumentState, QMainWindow
 ):
     """The restoration workspace."""
 
@@ -102,7 +105,9 @@ class MainWindow(
         self.controller = WorkspaceController(
             self.view, self.before_view, self.service, self.settings, parent=self
         )
+        self.repair = RepairBrushes(self.controller)
         self.operations = OperationsPanel(REGISTRY)
+        self.pick = PickTools(self.controller, self.operations)
         self.history = HistoryPanel()
         self.jobs = JobStatusWidget()
 
@@ -225,6 +230,9 @@ class MainWindow(
             ("brush", "Mask &Brush", "B", "fa5s.paint-brush", "Paint the damage mask"),
             ("eraser", "Mask &Eraser", "E", "fa5s.eraser", "Erase from the mask (Alt inverts)"),
             ("hint", "Colour &Hint Brush", "K", "fa5s.palette", "Paint colour hints"),
+            ("heal", "Spot &Healing Brush", "J", "fa5s.band-aid", HEAL_TIP),
+            ("clone", "Clone &Stamp", "S", "fa5s.stamp", CLONE_TIP),
+            *PICK_TOOL_ACTIONS,
         ):
             act = a(
                 f"tool_{key}",
@@ -304,6 +312,7 @@ class MainWindow(
         )
         a("operator", "&Operator Name…", self._on_operator_requested, None)
         a("about", "&About PhotoFix", self._on_about_requested, None)
+        self._build_tool_menu_actions()
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -351,7 +360,7 @@ class MainWindow(
         self.panels_menu = view.addMenu("&Panels")
 
         mask = bar.addMenu("&Mask")
-        for key in ("tool_navigate", "tool_brush", "tool_eraser", "tool_hint"):
+        for key in ("tool_navigate", "tool_brush", "tool_eraser", "tool_hint", *REPAIR_KEYS):
             mask.addAction(self.actions[key])
         mask.addAction(self.actions["brush_smaller"])
         mask.addAction(self.actions["brush_bigger"])
@@ -370,6 +379,7 @@ class MainWindow(
         ops.addAction(self.actions["cancel"])
 
         help_menu = bar.addMenu("&Help")
+        self._fill_tool_menus(mask, help_menu)
         help_menu.addAction(self.actions["about"])
 
     def _build_toolbars(self) -> None:
@@ -382,7 +392,7 @@ class MainWindow(
                 main.addAction(self.actions[key])
         tools = self.addToolBar("Tools")
         tools.setObjectName("toolbar-tools")
-        for key in ("tool_navigate", "tool_brush", "tool_eraser", "tool_hint"):
+        for key in ("tool_navigate", "tool_brush", "tool_eraser", "tool_hint", *REPAIR_KEYS):
             tools.addAction(self.actions[key])
         tools.addSeparator()
         tools.addWidget(QLabel(" Size "))
@@ -477,9 +487,7 @@ class MainWindow(
             self.restoreGeometry(s.window_geometry)
         if s.window_state:
             self.restoreState(s.window_state)
-        self.actions[
-            f"tool_{s.tool if s.tool in ('navigate', 'brush', 'eraser', 'hint') else 'brush'}"
-        ].setChecked(True)
+        self.actions[f"tool_{s.tool if s.tool in TOOLS else 'brush'}"].setChecked(True)
         self._on_brush_size_changed(s.brush_size)
         self._set_hint_colour(QColor(s.hint_colour))
         self.actions["overlay"].setChecked(s.overlay_visible)

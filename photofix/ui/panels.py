@@ -3,9 +3,7 @@ job progress shown in the status bar."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QResizeEvent, QStandardItem, QStandardItemModel
@@ -18,7 +16,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QProgressBar,
@@ -26,149 +23,24 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QSlider,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from photofix.core.document import Document
-from photofix.ops.registry import AUTO, Operation, OperationRegistry, Param
+from photofix.ops.registry import OperationRegistry
 from photofix.ui.commands import describe_params
 from photofix.ui.controller import PreviewRequest
 from photofix.ui.icons import icon
-
-_BIG = 1e9
-
-
-class ParamField(QWidget):
-    """The editor of one :class:`Param`: a spin box, combo box, check box or line edit, with
-    an "auto" switch when the parameter may be left to the operation (default None or
-    ``allow_auto``)."""
-
-    changed = Signal()
-
-    def __init__(self, param: Param, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.param = param
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.editor = self._make_editor(param)
-        self.editor.setToolTip(param.help)
-        layout.addWidget(self.editor, 1)
-        self.auto: QCheckBox | None = None
-        if param.default is None or param.allow_auto:
-            self.auto = QCheckBox("auto")
-            self.auto.setToolTip(
-                "Let the operation choose" if param.allow_auto else "Leave this parameter unset"
-            )
-            self.auto.setChecked(param.default is None or param.default == AUTO)
-            self.auto.toggled.connect(self._on_auto_toggled)
-            layout.addWidget(self.auto)
-            self._on_auto_toggled(self.auto.isChecked())
-
-    def _make_editor(self, p: Param) -> QWidget:
-        if p.kind in ("int", "float"):
-            box: QSpinBox | QDoubleSpinBox
-            if p.kind == "int":
-                box = QSpinBox()
-                box.setRange(
-                    int(p.minimum if p.minimum is not None else -(2**31 - 1)),
-                    int(p.maximum if p.maximum is not None else 2**31 - 1),
-                )
-            else:
-                box = QDoubleSpinBox()
-                lo = p.minimum if p.minimum is not None else -_BIG
-                hi = p.maximum if p.maximum is not None else _BIG
-                box.setRange(lo, hi)
-                span = hi - lo
-                box.setDecimals(3 if span <= 10 else 2)
-                box.setSingleStep(10 ** math.floor(math.log10(max(span, 1e-3) / 20)))
-            if isinstance(p.default, (int, float)) and not isinstance(p.default, bool):
-                box.setValue(p.default)
-            box.setKeyboardTracking(False)
-            box.valueChanged.connect(self.changed)
-            return box
-        if p.kind == "choice":
-            combo = QComboBox()
-            combo.addItems(list(p.choices))
-            if p.default in p.choices:
-                combo.setCurrentText(str(p.default))
-            combo.currentTextChanged.connect(self.changed)
-            return combo
-        if p.kind == "bool":
-            check = QCheckBox()
-            check.setChecked(bool(p.default))
-            check.toggled.connect(self.changed)
-            return check
-        line = QLineEdit("" if p.default is None else str(p.default))
-        line.editingFinished.connect(self.changed)
-        return line
-
-    def _on_auto_toggled(self, auto: bool) -> None:
-        self.editor.setEnabled(not auto)
-        self.changed.emit()
-
-    def value(self) -> Any:
-        if self.auto is not None and self.auto.isChecked():
-            return AUTO if self.param.allow_auto else None
-        e = self.editor
-        if isinstance(e, (QSpinBox, QDoubleSpinBox)):
-            return e.value()
-        if isinstance(e, QComboBox):
-            return e.currentText()
-        if isinstance(e, QCheckBox):
-            return e.isChecked()
-        assert isinstance(e, QLineEdit)
-        return e.text()
-
-    def set_value(self, value: Any) -> None:
-        if self.auto is not None:
-            self.auto.setChecked(value is None or value == AUTO)
-            if value is None or value == AUTO:
-                return
-        e = self.editor
-        if isinstance(e, (QSpinBox, QDoubleSpinBox)):
-            e.setValue(value)
-        elif isinstance(e, QComboBox):
-            e.setCurrentText(str(value))
-        elif isinstance(e, QCheckBox):
-            e.setChecked(bool(value))
-        elif isinstance(e, QLineEdit):
-            e.setText(str(value))
-
-
-class ParamForm(QWidget):
-    """A form with one :class:`ParamField` per parameter of an operation."""
-
-    changed = Signal()
-
-    def __init__(self, op: Operation, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.op = op
-        layout = QFormLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        summary = QLabel(op.summary)
-        summary.setWordWrap(True)
-        summary.setStyleSheet("color: palette(mid);")
-        layout.addRow(summary)
-        self.fields: dict[str, ParamField] = {}
-        for param in op.params:
-            field = ParamField(param)
-            field.changed.connect(self.changed)
-            label = QLabel(param.name.replace("_", " "))
-            label.setToolTip(param.help)
-            layout.addRow(label, field)
-            self.fields[param.name] = field
-
-    def values(self) -> dict[str, Any]:
-        """The parameters as typed values, leaving out the unset ones."""
-        out = {}
-        for name, field in self.fields.items():
-            value = field.value()
-            if value is not None:
-                out[name] = value
-        return out
+from photofix.ui.param_form import (  # noqa: F401  (importable from here, as before)
+    AUTO_TEXT,
+    MULTI_CHOICES,
+    ParamField,
+    ParamForm,
+    _CheckBoxes,
+    outcome_text,
+)
 
 
 class FormScrollArea(QScrollArea):
@@ -192,7 +64,19 @@ class FormScrollArea(QScrollArea):
 # The operations by purpose, in the order the chooser lists them, with their icons. An
 # operation not named here is listed last, under "Other".
 PURPOSES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Tone and colour", (("fade", "fa5s.adjust"), ("colorize", "fa5s.palette"))),
+    (
+        "Tone and colour",
+        (
+            ("fade", "fa5s.adjust"),
+            ("colorize", "fa5s.palette"),
+            ("levels", "fa5s.chart-bar"),
+            ("curves", "fa5s.bezier-curve"),
+            ("exposure", "fa5s.sun"),
+            ("white-balance", "fa5s.eye-dropper"),
+            ("grayscale", "fa5s.tint-slash"),
+            ("tone", "fa5s.coffee"),
+        ),
+    ),
     ("Grain and compression", (("denoise", "fa5s.braille"), ("jpeg-clean", "fa5s.th"))),
     (
         "Dust, scratches and damage",
@@ -200,11 +84,24 @@ PURPOSES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
             ("detect-defects", "fa5s.search"),
             ("remove-defects", "fa5s.magic"),
             ("inpaint", "fa5s.fill-drip"),
+            ("heal", "fa5s.band-aid"),
+            ("clone", "fa5s.stamp"),
+        ),
+    ),
+    (
+        "Crop and straighten",
+        (
+            ("crop", "fa5s.crop-alt"),
+            ("rotate", "fa5s.redo"),
+            ("straighten", "fa5s.ruler"),
+            ("split-scan", "fa5s.images"),
         ),
     ),
     ("Size", (("upscale", "fa5s.expand-arrows-alt"), ("resize", "fa5s.ruler-combined"))),
 )
 OTHER_ICON = "fa5s.sliders-h"
+# Operations that change only the pixels under the mask (the brush stroke).
+FILLS_THE_MASK = ("inpaint", "heal", "clone")
 
 
 class OperationsPanel(QWidget):
@@ -218,6 +115,7 @@ class OperationsPanel(QWidget):
     request_changed = Signal(object)  # PreviewRequest | None (for the live preview)
     review_accepted = Signal()
     review_dismissed = Signal()
+    split_requested = Signal()  # Apply on split-scan: review the prints in a dialog
 
     def __init__(self, registry: OperationRegistry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -350,6 +248,11 @@ class OperationsPanel(QWidget):
     def current_form(self) -> ParamForm:
         return self.forms[self._current]
 
+    def set_image_size(self, size: tuple[int, int] | None) -> None:
+        """The open image's (width, height), for the forms that say what size they make."""
+        for form in self.forms:
+            form.set_image_size(size)
+
     def operation_names(self) -> list[str]:
         """The operations as the chooser lists them."""
         return [
@@ -419,9 +322,14 @@ class OperationsPanel(QWidget):
 
     def _sync_enabled(self) -> None:
         op = self.current_form().op
-        for w in (self.strength, self.limit_to_mask, self.feather):
-            w.setEnabled(op.blendable)
-        self.feather.setEnabled(op.blendable and self.limit_to_mask.isChecked())
+        blends = op.blendable and "image" in op.writes
+        for w in (self.strength, self.strength_label, self.limit_to_mask, self.feather):
+            w.setEnabled(blends)
+        why = "" if blends else f"{op.title} does not use the strength or the mask limit"
+        for w in (self.strength, self.strength_label, self.limit_to_mask):
+            w.setToolTip(why or "How much of the result to mix into the image")
+        self.strength_label.setText(f"{self.strength.value()} %" if blends else "—")
+        self.feather.setEnabled(blends and self.limit_to_mask.isChecked())
         previewable = op.writes == ("image",)
         self.live_preview.setEnabled(previewable)
         if op.review is not None:
@@ -431,6 +339,15 @@ class OperationsPanel(QWidget):
         elif "image" not in op.writes:
             self.note.setText(
                 f"{op.title} changes the mask, not the image: check it, then fill it."
+            )
+        elif op.name == "split-scan":
+            self.note.setText(
+                "Apply shows the prints found, to check and save each as a file of its own;"
+                " this image stays as it is."
+            )
+        elif op.name in FILLS_THE_MASK:
+            self.note.setText(
+                f"{op.title} changes the masked area only: every other pixel stays as it is."
             )
         elif not op.blendable:
             self.note.setText(f"{op.title} changes the whole image: no strength or mask limit.")
@@ -447,6 +364,9 @@ class OperationsPanel(QWidget):
         self.request_changed.emit(self.request() if live else None)
 
     def _on_apply_clicked(self) -> None:
+        if self.current_form().op.name == "split-scan":  # many images out: its own dialog
+            self.split_requested.emit()
+            return
         self.apply_requested.emit(self.request())
 
 
@@ -539,12 +459,20 @@ class JobStatusWidget(QWidget):
         self.cancel_button = QToolButton()
         self.cancel_button.setText("Cancel")
         self.cancel_button.setToolTip("Stop the running job (Esc); the image stays as it was")
+        self.cancel_button.clicked.connect(self.cancelling)
         self.cancel_button.clicked.connect(self.cancel_requested)
         for w in (self.title, self.bar, self.eta, self.cancel_button):
             layout.addWidget(w)
         self.setVisible(False)
 
+    def cancelling(self) -> None:
+        """Say at once that the job is being stopped (until it has)."""
+        if self.isVisible():
+            self.eta.setText("Cancelling…")
+            self.cancel_button.setEnabled(False)
+
     def started(self, title: str) -> None:
+        self.cancel_button.setEnabled(True)
         self.title.setText(title)
         self.bar.setValue(0)
         self.eta.setText("starting…")
@@ -552,6 +480,8 @@ class JobStatusWidget(QWidget):
 
     def progressed(self, fraction: float, eta: float | None, message: str) -> None:
         self.bar.setValue(round(fraction * 1000))
+        if not self.cancel_button.isEnabled():
+            return  # "Cancelling…" stays until the job has stopped
         left = "" if eta is None else f"{format_duration(eta)} left"
         self.eta.setText(" · ".join(t for t in (f"{fraction:.0%}", left, message) if t))
 

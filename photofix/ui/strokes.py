@@ -44,6 +44,8 @@ class BrushStrokes(QObject):
         if doc is None or self.active():
             return
         tool = ws.view.tool
+        if tool not in ("brush", "eraser", "hint"):  # the others: repair_brushes, pick_tools
+            return
         alt = bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.AltModifier)
         self._erase = (tool == "eraser") != alt
         if tool == "hint":

@@ -189,3 +189,17 @@ def test_version_1_recipes_migrate(tmp_path, capsys, scan):
     assert recipe.steps[1].op == "mask-paint"
     code, text, _ = run(capsys, "recipe", "check", old)
     assert code == 0 and "2. mask-paint" in text
+
+
+def test_info_names_the_recorded_steps_even_without_the_sidecar(tmp_path, capsys, scan):
+    out = tmp_path / "out.jpg"
+    assert (
+        run(capsys, "process", scan, "-o", out, "--op", "fade", "--op", "denoise:sigma=5")[0] == 0
+    )
+    _, text, _ = run(capsys, "info", out)
+    assert "fade, denoise (recorded in the sidecar)" in text
+    provenance.sidecar_path(out).unlink()
+    _, text, _ = run(capsys, "info", out)
+    assert "fade, denoise (recorded in the xmp)" in text
+    record = read_record(out)
+    assert record["steps"][1]["params"]["sigma"] == 5.0 and record["output"] is None

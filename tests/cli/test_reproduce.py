@@ -23,6 +23,8 @@ PARAMS: dict[str, str] = {
     "upscale": "scale=2,model=waifu2x-photo",  # the fastest network on a 2-core box
     "resize": "scale=0.5",
     "remove-defects": "sensitivity=0.7",
+    "clone": "dx=6,dy=-4",  # a source elsewhere (the default 0, 0 is refused)
+    "white-balance": "x=18,y=16",  # the pixel to make neutral
 }
 """Parameters for operations whose defaults cannot run on a small PNG (others: defaults)."""
 
@@ -61,6 +63,8 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("op", list(REGISTRY), ids=lambda op: op.name)
 def test_reproduce_is_bit_identical(op, inputs, tmp_path, capsys):
+    if op.name == "split-scan":
+        pytest.skip("one file per print (<stem>-N), tested in tests/cli/test_tools_cli.py")
     source = inputs["gray"] if op.name == "colorize" else inputs["colour"]
     out = tmp_path / "out.png"
     code = main([

@@ -133,3 +133,38 @@ def test_inpaint_operation_needs_a_mask_and_keeps_the_rest(photos) -> None:
     assert result.mask is mask  # the mask layer is left for the user
     with pytest.raises(OperationError):
         op.resolve({"engine": "magic"})
+
+
+def test_biharmonic_fill_is_exact_on_a_linear_ramp() -> None:
+    from photofix.ops.patchmatch import biharmonic_fill
+
+    y, x = np.mgrid[0:60, 0:80].astype(np.float32)
+    ramp = np.stack([x / 80, y / 60, 0.2 + 0.5 * x / 80 - 0.1 * y / 60], axis=2)
+    hole = np.zeros((60, 80), bool)
+    cv2.line(hole.view(np.uint8), (5, 0), (70, 59), 1, 5)  # touches the crop's edges too
+    damaged = np.where(hole[..., None], 0.0, ramp).astype(np.float32)
+    out = biharmonic_fill(damaged, hole)
+    assert np.abs(out - ramp).max() < 1e-4
+    assert np.array_equal(out[~hole], ramp[~hole])
+
+
+def test_patch_continues_an_eye_through_a_crack(photos) -> None:
+    """A crack across the astronaut's eye: the patch engine's thin-hole fill continues the lid and
+    the iris; Telea smears them (measured: 19.9 vs 17.3 dB masked PSNR)."""
+    image = np.ascontiguousarray(photos["astronaut"][60:160, 150:270])
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.polylines(mask, [np.array([(32, 24), (45, 36), (54, 43), (66, 58)], np.int32)], False, 1, 3)
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8)).astype(bool)
+    patch, fast = inpaint_patch(image, mask), inpaint_fast(image, mask)
+    assert np.array_equal(patch[~mask], image[~mask])
+    assert _psnr(patch, image, mask) > _psnr(fast, image, mask) + 1.0
+
+
+def test_thin_holes_can_still_go_to_patchmatch(photos) -> None:
+    image = photos["coffee"][:120, :160].copy()
+    mask = _damage_mask(image.shape[:2], 2)
+    exemplar = inpaint_patch(image, mask, thin="patchmatch")
+    assert np.array_equal(exemplar[~mask], image[~mask])
+    assert not np.array_equal(exemplar, inpaint_patch(image, mask))
+    with pytest.raises(ValueError, match="thin"):
+        inpaint_patch(image, mask, thin="learned")

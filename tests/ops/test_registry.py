@@ -13,7 +13,8 @@ from photofix.ops.registry import Param, blend
 def test_registry_lists_the_shipped_operations_in_order() -> None:
     assert REGISTRY.names() == [
         "fade", "denoise", "jpeg-clean", "detect-defects", "remove-defects", "inpaint",
-        "upscale", "resize", "colorize",
+        "upscale", "resize", "colorize", "heal", "clone", "crop", "rotate", "straighten",
+        "split-scan", "levels", "curves", "exposure", "white-balance", "grayscale", "tone",
     ]  # fmt: skip
     with pytest.raises(OperationError, match=r"unknown operation .blurr.*fade"):
         REGISTRY.get("blurr")
