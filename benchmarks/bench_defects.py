@@ -1,6 +1,6 @@
 """Defect detection and inpainting benchmark on synthetic damage (see synthetic_defects.py).
 
-    .venv/bin/python benchmarks/bench_defects.py [--quick] [--no-speed]
+    .venv/bin/python benchmarks/bench_defects.py [--quick] [--no-speed] [--real yes|no|only]
 
 Prints and writes ``benchmarks/results/defects.json`` and a contact sheet
 ``benchmarks/results/defects_contact.png``:
@@ -15,6 +15,10 @@ Prints and writes ``benchmarks/results/defects.json`` and a contact sheet
   corners and edge strips, and what it flags on the clean pictures;
 * inpainting PSNR / SSIM inside the mask per engine, for thin scratches, dust and holes
   (16-128 px), on every photo in colour, gray and sepia;
+* on real damage (``real_eval.py``, when ``../shared/data/real-damage`` is beside the checkout):
+  P / R / F1 per print and per kind on the hand-checked prints (held-out and training splits),
+  on the film frames, and the share flagged and changed by ``remove-defects`` on every clean
+  control, in ``benchmarks/results/defects_real.json``;
 * time per megapixel of detection and of each engine, and the speed test of the issue: a
   12-MP photo with 2 % of it masked (scratches, dust and holes), with peak memory measured in
   a child process (ru_maxrss).
@@ -291,7 +295,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="one photo per split")
     parser.add_argument("--no-speed", action="store_true", help="skip the 12-MP speed test")
+    parser.add_argument(
+        "--real",
+        choices=("yes", "no", "only"),
+        default="yes",
+        help="also (or only) the real prints, film frames and clean controls of"
+        " ../shared/data/real-damage, when present (benchmarks/results/defects_real.json)",
+    )
     args = parser.parse_args()
+    if args.real != "no":
+        from benchmarks import real_eval
+
+        real = real_eval.evaluate()
+        if real is not None:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            path = RESULTS / "defects_real.json"
+            path.write_text(json.dumps(real, indent=1, default=float))
+            print(f"wrote {path}")
+        if args.real == "only":
+            return
     rng = np.random.default_rng(2026)
     dev, held = (DEV[:1], HELD_OUT[:1]) if args.quick else (DEV, HELD_OUT)
     det_sheet: list[np.ndarray] = []

@@ -7,7 +7,7 @@ imported only when a network is built.
 from __future__ import annotations
 
 from photofix.core.errors import ModelMissing
-from photofix.models import fbcnn, ffdnet, realesrgan, waifu2x, zhang_colorization
+from photofix.models import defect_net, fbcnn, ffdnet, realesrgan, waifu2x, zhang_colorization
 from photofix.models.spec import ModelSpec
 
 MODELS: dict[str, ModelSpec] = {
@@ -18,6 +18,7 @@ MODELS: dict[str, ModelSpec] = {
         *ffdnet.SPECS,
         *fbcnn.SPECS,
         *zhang_colorization.SPECS,
+        *defect_net.SPECS,
     )
 }
 

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from photofix.core.errors import ModelMissing
+from photofix.models.spec import ModelSpec, PackageWeights, Tiling
 
 MODEL_ID = "defect-net"
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "defect_net.safetensors"
@@ -136,16 +137,25 @@ def input_features(y: np.ndarray) -> np.ndarray:
     """
     smooth = cv2.GaussianBlur(y, (0, 0), 0.7, borderType=cv2.BORDER_REFLECT)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (TOPHAT_SIZE, TOPHAT_SIZE))
-    opened = cv2.morphologyEx(smooth, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REFLECT)
+    # (in place, one full-size temporary at a time: a 24-MP scan holds ~0.1 GB per map)
+    residual = cv2.morphologyEx(smooth, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REFLECT)
+    np.subtract(smooth, residual, out=residual)  # bright top-hat
     closed = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REFLECT)
-    residual = (smooth - opened) - (closed - smooth)
+    np.subtract(closed, smooth, out=closed)  # dark top-hat
+    residual -= closed
+    del closed
     scale = local_noise_scale(residual)
-    bright, dark = line_response(smooth, scale)
     out = np.empty((*y.shape, IN_CHANNELS), np.float32)
     out[..., 0] = y
-    out[..., 1] = np.tanh(residual / scale / 8.0)
-    out[..., 2] = np.tanh(bright / 8.0)
-    out[..., 3] = np.tanh(dark / 8.0)
+    residual /= scale
+    residual /= np.float32(8.0)
+    out[..., 1] = np.tanh(residual)
+    del residual
+    bright, dark = line_response(smooth, scale)
+    del smooth, scale
+    for channel, evidence in ((2, bright), (3, dark)):
+        evidence /= np.float32(8.0)
+        out[..., channel] = np.tanh(evidence)
     return out
 
 
@@ -217,3 +227,34 @@ def load(device: str = "cpu", weights: Path = WEIGHTS) -> Callable[[np.ndarray],
         return np.ascontiguousarray(p.permute(1, 2, 0).cpu().numpy(), dtype=np.float32)
 
     return run
+
+
+def _build(spec: ModelSpec) -> Any:
+    """The network with the shipped weights, on the CPU (the registry's build hook)."""
+    from safetensors.torch import load_file
+
+    (path,) = spec.weights.paths()
+    net = build()
+    net.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+    return net
+
+
+SPEC = ModelSpec(
+    id=MODEL_ID,
+    title="DefectNet damage detector",
+    task="detector",
+    scale=1,
+    licence=LICENCE,
+    weights=PackageWeights("photofix.models", "photofix", ("weights/defect_net.safetensors",)),
+    build=_build,
+    channels=IN_CHANNELS,
+    tiling=Tiling(tile=512, overlap=16, context=CONTEXT, multiple=MULTIPLE),
+    reduced_precision=False,
+    kind="detector",
+    clip_output=False,  # logits
+    summary=(
+        "Per-pixel dust and scratch probabilities from four classical feature maps (luminance,"
+        " top-hat residual, bright and dark line evidence); 70 k params, ships with PhotoFix."
+    ),
+)
+SPECS = (SPEC,)

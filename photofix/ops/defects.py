@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -45,6 +46,12 @@ RIDGE_GAP = 3.0  # px beyond a line's edge where its two sides are sampled
 RIDGE_RATIO = 1.0  # a line pixel is a ridge when it differs from both sides more than they do
 RIDGE_SHARE = 0.5  # a scratch must be a ridge along at least this share of its centre line
 TILE = 512
+# a region is confident (filled by one-step remove-defects) from this peak probability on
+CONFIDENT = {"dust": 0.9, "scratches": 0.9, "tears": 0.0}
+ISOLATION_FULL = 4.0  # ring standard deviations a region must stand out by to keep its peak
+ISOLATION_FLOOR = 0.01  # luminance: a perfectly flat ring does not divide by zero
+PIECE_CELL = 24  # px: long regions are judged piece by piece on cells of this size
+CLEAR_SHARE = 0.5  # a region keeps its peak where at least this share stands out clearly
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -205,13 +212,128 @@ def tear_mask(image: np.ndarray) -> np.ndarray:
     return cv2.dilate(out.view(np.uint8), kernel).astype(bool)
 
 
-def detect_defects(
+@dataclass(frozen=True)
+class Region:
+    """One detected damage region: its label in :attr:`DefectRegions.labels`, its kind
+    (``dust``, ``scratches`` or ``tears``), bounding box ``(x0, y0, x1, y1)`` (exclusive end),
+    area in pixels and confidence in [0, 1] (the highest network probability inside it; a tear,
+    asked for by name, is 1). ``confident`` regions are those one-step ``remove-defects`` fills.
+    """
+
+    label: int
+    kind: str
+    box: tuple[int, int, int, int]
+    area: int
+    confidence: float
+
+    @property
+    def confident(self) -> bool:
+        return self.confidence >= CONFIDENT[self.kind]
+
+
+@dataclass
+class DefectRegions:
+    """Everything ``detect-defects`` found, as data: ``labels`` (int32 HxW, 0 = nothing, else
+    the label of a :class:`Region`) and ``regions`` (in label order, label = index + 1).
+
+    A GUI can list the regions by confidence and let the user accept them one by one
+    (:meth:`mask` of the chosen labels); the default proposal is all of them, one-step
+    ``remove-defects`` fills only the confident ones."""
+
+    labels: np.ndarray
+    regions: list[Region]
+
+    def mask(self, which: Iterable[int] | None = None) -> np.ndarray:
+        """bool HxW of the regions with these labels (all regions when ``which`` is None)."""
+        if which is None:
+            return self.labels > 0
+        keep = np.zeros(len(self.regions) + 1, bool)
+        keep[np.fromiter(which, np.intp)] = True
+        keep[0] = False
+        return keep[self.labels]
+
+    def confident_mask(self) -> np.ndarray:
+        return self.mask(r.label for r in self.regions if r.confident)
+
+    def region_mask(self, region: Region) -> np.ndarray:
+        return self.labels == region.label
+
+
+def isolation(luma: np.ndarray, comp: np.ndarray, n: int) -> np.ndarray:
+    """How far each of the ``n`` components (int32 HxW labels, 0 = background) stands out of
+    its surround (float64, n): the difference between its mean luminance and that of a ring
+    2-4 px around it, in units of the ring's standard deviation. A speck or scratch over a
+    smooth print scores high; a "speck" in halftone, foliage, a window grid or an engraving
+    (whose surround is as busy as itself) scores low."""
+    k = np.ones((3, 3), np.uint8)
+    grown = cv2.dilate(comp.astype(np.float32), k, iterations=4).astype(np.int32)
+    inner = cv2.dilate((comp > 0).astype(np.uint8), k, iterations=2)
+    ring = (grown > 0) & (inner == 0)
+    inside = comp > 0
+    y = luma.astype(np.float64)
+    cnt_c = np.bincount(comp[inside], minlength=n)
+    mean_c = np.bincount(comp[inside], weights=y[inside], minlength=n) / np.maximum(cnt_c, 1)
+    rk = grown[ring]
+    cnt_r = np.maximum(np.bincount(rk, minlength=n), 1)
+    mean_r = np.bincount(rk, weights=y[ring], minlength=n) / cnt_r
+    var_r = np.bincount(rk, weights=y[ring] ** 2, minlength=n) / cnt_r - mean_r**2
+    return np.abs(mean_c - mean_r) / (np.sqrt(np.maximum(var_r, 0)) + ISOLATION_FLOOR)
+
+
+def _add_regions(
+    labels: np.ndarray,
+    regions: list[Region],
+    found: np.ndarray,
+    kind: str,
+    prob: np.ndarray | None,
+    luma: np.ndarray | None = None,
+) -> None:
+    """Append the connected components of ``found`` (bool HxW) not yet labelled as regions.
+    Confidence: the peak probability, times the share of the region (up to ``CLEAR_SHARE``)
+    lying in ``PIECE_CELL``-px pieces that stand out of their surround by at least
+    ``ISOLATION_FULL`` ring deviations (:func:`isolation`), so damage over a busy surround
+    (halftone, foliage, engraving) is never confident."""
+    found = found & (labels == 0)
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(found.view(np.uint8), connectivity=8)
+    if n <= 1:
+        return
+    conf = np.ones(n)
+    if prob is not None:
+        conf = np.zeros(n)
+        np.maximum.at(conf, comp[found], prob[found])
+    if luma is not None:  # piece by piece (PIECE_CELL-px cells), so a long scratch is judged
+        # against the print just beside it, not against everything it crosses
+        h, w = comp.shape
+        cells = (w + PIECE_CELL - 1) // PIECE_CELL
+        rows, cols = np.nonzero(found)
+        cell = (rows // PIECE_CELL) * cells + cols // PIECE_CELL
+        owner = comp[rows, cols].astype(np.int64)
+        keys, piece_of = np.unique(owner * (cells * ((h + PIECE_CELL - 1) // PIECE_CELL)) + cell,
+                                   return_inverse=True)  # fmt: skip
+        pieces = np.zeros(comp.shape, np.int32)
+        pieces[rows, cols] = piece_of + 1
+        score = np.clip(isolation(luma, pieces, len(keys) + 1) / ISOLATION_FULL, 0.0, 1.0)
+        size = np.bincount(piece_of, minlength=len(keys)).astype(np.float64)
+        piece_owner = np.zeros(len(keys), np.int64)
+        piece_owner[piece_of] = owner
+        # the share of the region (by pixels) lying in pieces that stand out clearly
+        total = np.bincount(piece_owner, weights=size, minlength=n)
+        clear = np.bincount(piece_owner, weights=size * (score[1:] >= 1.0), minlength=n)
+        conf *= np.minimum(1.0, (clear / np.maximum(total, 1)) / CLEAR_SHARE)
+    base = len(regions)
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        regions.append(Region(base + i, kind, (x, y, x + w, y + h), area, float(conf[i])))
+    labels[found] = comp[found] + base
+
+
+def find_regions(
     image: np.ndarray,
     sensitivity: float = 0.5,
     kinds: Iterable[str] = DEFAULT_KINDS,
     progress: Progress | None = None,
-) -> np.ndarray:
-    """The proposed damage mask (bool HxW) of ``image`` (float32 HxWx3 in [0, 1]).
+) -> DefectRegions:
+    """The damage regions of ``image`` (float32 HxWx3 in [0, 1]) with their kind and confidence.
 
     ``sensitivity`` in [0, 1]: higher finds fainter damage (and more false alarms); 0.5 is the
     measured balance. ``kinds``: any of "dust", "scratches", "tears".
@@ -223,18 +345,32 @@ def detect_defects(
             f"unknown defect kind {sorted(unknown)[0]!r}; choose from {', '.join(KINDS)}"
         )
     progress = progress or Progress()
-    mask = np.zeros(image.shape[:2], bool)
+    labels = np.zeros(image.shape[:2], np.int32)
+    regions: list[Region] = []
     if "dust" in kinds or "scratches" in kinds:
         prob = defect_probabilities(image, progress.sub(0.0, 0.9))
-        if "dust" in kinds:
-            mask |= dust_mask(prob[..., 0], sensitivity)
+        luma = luminance(image)
         if "scratches" in kinds:
-            mask |= scratch_mask(prob[..., 1], sensitivity, luminance(image))
+            lines = scratch_mask(prob[..., 1], sensitivity, luma)
+            _add_regions(labels, regions, lines, "scratches", prob[..., 1], luma)
+        if "dust" in kinds:
+            specks = dust_mask(prob[..., 0], sensitivity)
+            _add_regions(labels, regions, specks, "dust", prob[..., 0], luma)
     if "tears" in kinds:
         progress.check()
-        mask |= tear_mask(image)
+        _add_regions(labels, regions, tear_mask(image), "tears", None)
     progress.update(1.0, "Defects found")
-    return mask
+    return DefectRegions(labels, regions)
+
+
+def detect_defects(
+    image: np.ndarray,
+    sensitivity: float = 0.5,
+    kinds: Iterable[str] = DEFAULT_KINDS,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """The proposed damage mask (bool HxW) of ``image``: every region of :func:`find_regions`."""
+    return find_regions(image, sensitivity, kinds, progress).mask()
 
 
 def parse_kinds(text: str) -> tuple[str, ...]:

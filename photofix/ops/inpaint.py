@@ -51,19 +51,35 @@ def _run_inpaint(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> L
     return layers.replace(image=image)
 
 
+FILL_CHOICES = ("confident", "all")
+
+
 def _propose_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
-    """The mask ``remove-defects`` fills: the detections grown by 1 px, inside the alpha."""
+    """The mask ``remove-defects`` fills: the confident detections (``fill=all``: every
+    detection) grown by 1 px, inside the alpha. Says what it found and what it leaves."""
     kinds = defects.parse_kinds(params["kinds"])
-    found = defects.detect_defects(layers.image, params["sensitivity"], kinds, ctx.progress)
+    found = defects.find_regions(layers.image, params["sensitivity"], kinds, ctx.progress)
+    chosen = found.mask() if params.get("fill", "confident") == "all" else found.confident_mask()
     if layers.alpha is not None:
-        found &= layers.alpha > 0.5
-    if not found.any():
-        return layers.replace(mask=found)
-    # one more pixel takes the soft edges of scratches and specks too
-    fill = grow(found, 1)
-    if layers.alpha is not None:
-        fill &= layers.alpha > 0.5
-    return layers.replace(mask=fill)
+        chosen &= layers.alpha > 0.5
+    if chosen.any():
+        # one more pixel takes the soft edges of scratches and specks too
+        chosen = grow(chosen, 1)
+        if layers.alpha is not None:
+            chosen &= layers.alpha > 0.5
+    taken = np.unique(found.labels[chosen & (found.labels > 0)]).size
+    left = len(found.regions) - taken
+    message = (
+        f"Damage to fill: {taken} region{'s' if taken != 1 else ''},"
+        f" {100 * float(chosen.mean()):.3f} % of the pixels."
+    )
+    if left:
+        message += (
+            f" {left} less certain region{'s' if left != 1 else ''} left unfilled"
+            " (detect-defects proposes them for review)."
+        )
+    ctx.progress.notice(message)
+    return layers.replace(mask=chosen)
 
 
 def _run_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
@@ -71,7 +87,7 @@ def _run_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> La
     fill = _propose_remove(layers, params, find).mask
     assert fill is not None
     if not fill.any():
-        ctx.progress.notice("No dust or scratches were found; the image is unchanged.")
+        ctx.progress.notice("No damage was found with confidence; the image is unchanged.")
         return layers.replace(image=layers.image.copy(), mask=fill)
     if params["engine"] == "patch":
         ctx.facts.seed("patchmatch", 0)  # inpaint_patch's fixed default seed
@@ -95,11 +111,18 @@ INPAINT = Operation(
 REMOVE = Operation(
     name="remove-defects",
     title="Remove dust and scratches",
-    summary="Find dust and scratches and fill them in one step (the mask is kept).",
+    summary="Find dust and scratches and fill the confident ones in one step (the mask is kept).",
     params=(
         Param("sensitivity", "float", 0.5, "higher finds fainter damage", 0.0, 1.0),
         Param("kinds", "str", ",".join(defects.DEFAULT_KINDS), "dust, scratches, tears"),
         Param("engine", "choice", "patch", "fast preview or texture-aware fill", choices=ENGINES),
+        Param(
+            "fill",
+            "choice",
+            "confident",
+            "confident: only damage found with high confidence; all: every detection",
+            choices=FILL_CHOICES,
+        ),
     ),
     run=_run_remove,
     writes=("image", "mask"),

@@ -144,5 +144,5 @@ def test_missing_weight_package_names_the_fix(monkeypatch) -> None:
 
 def test_specs_declare_licence_and_task() -> None:
     for spec in MODELS.values():
-        assert spec.licence and spec.task in {"upscale", "denoise", "jpeg", "colorize"}
+        assert spec.licence and spec.task in {"upscale", "denoise", "jpeg", "colorize", "detector"}
         assert "non-commercial" not in spec.licence.lower()

@@ -119,7 +119,7 @@ def test_review_proposal_is_its_own_operation_and_replays_as_detection(picture):
     proposal = proposal_operation(remove)
     assert proposal.name == "remove-defects.propose"
     assert find_operation(proposal.name).writes == ("mask",)
-    assert {p.name for p in proposal.params} == {"sensitivity", "kinds"}
+    assert {p.name for p in proposal.params} == {"sensitivity", "kinds", "fill"}
     damaged = picture.copy()
     damaged[20:23, 5:60] = 1.0
     result = run_step(StepRequest(proposal.name, {"sensitivity": 0.7}), Layers(damaged))

@@ -176,7 +176,8 @@ def test_remove_defects_shows_the_mask_and_fills_it_when_accepted(scan, qtbot) -
     y, x = np.argwhere(proposal)[0]
     assert shown(window, x, y) == overlay_rgb(window)
     assert rows(window)[1] == (
-        "Remove dust and scratches: mask to check — sensitivity 0.5, kinds dust,scratches"
+        "Remove dust and scratches: mask to check — sensitivity 0.5, kinds dust,scratches,"
+        " fill confident"
     )
 
     with qtbot.waitSignal(c.job_ended, timeout=60_000):

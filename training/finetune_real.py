@@ -1,0 +1,139 @@
+"""Fine-tune DefectNet on the real prints' own labelled damage (training split only), mixed with
+the synthetic recipe of ``train_defect_net.py`` so synthetic damage is still found.
+
+    nice -n 10 .venv/bin/python training/finetune_real.py --init <weights> --minutes 12 \
+        --out /tmp/defect_net_real.safetensors
+
+Real crops: 96×96 from the regions of the training-split prints that were checked by hand
+(``benchmarks/real_masks``; the held-out third never enters), 60 % centred near labelled damage,
+the rest anywhere in the checked region (so the real thin structures excluded there are hard
+negatives), flipped and turned. Labels: dust/spot → dust channel, crack/scratch → scratches;
+emulsion losses and ``ignore`` pixels carry no loss. The features are computed on the whole
+print, as the detector does. Needs ``../shared/data/real-damage``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "training"))
+
+import train_defect_net as base  # noqa: E402
+
+from photofix.models import defect_net  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "real-damage"
+MASKS = ROOT / "benchmarks" / "real_masks"
+CROP = base.CROP
+
+
+def load_real() -> list[tuple[np.ndarray, np.ndarray]]:
+    """(features HxWx4, kind uint8 HxW) of every training-split print."""
+    split = json.loads((MASKS / "split.json").read_text())
+    entries = {
+        Path(e["file"]).name: e for e in json.loads((MASKS / "labels.json").read_text())["prints"]
+    }
+    out = []
+    for name in split["train"]:
+        path = DATA / entries[name]["file"]
+        digest = hashlib.sha1(path.read_bytes()).hexdigest()
+        kind = cv2.imread(str(MASKS / f"{digest}.png"), cv2.IMREAD_UNCHANGED)
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        rgb = bgr[..., ::-1].astype(np.float32) / 255.0
+        out.append((defect_net.input_features(defect_net.luminance(rgb)), kind))
+    return out
+
+
+def real_sample(real, rng: np.random.Generator):
+    feats, kind = real[rng.integers(len(real))]
+    h, w = kind.shape
+    care = kind != 255
+    damage = np.argwhere((kind == 1) | (kind == 2))
+    if len(damage) and rng.random() < 0.6:
+        cy, cx = damage[rng.integers(len(damage))]
+    else:
+        pts = np.argwhere(care)
+        cy, cx = pts[rng.integers(len(pts))]
+    y0 = int(np.clip(cy - CROP // 2 + rng.integers(-24, 25), 0, h - CROP))
+    x0 = int(np.clip(cx - CROP // 2 + rng.integers(-24, 25), 0, w - CROP))
+    f = feats[y0 : y0 + CROP, x0 : x0 + CROP]
+    k = kind[y0 : y0 + CROP, x0 : x0 + CROP]
+    if rng.random() < 0.5:
+        f, k = f[:, ::-1], k[:, ::-1]
+    turns = int(rng.integers(4))
+    f, k = np.rot90(f, turns), np.rot90(k, turns)
+    labels = np.stack([k == 2, k == 1]).astype(np.float32)
+    weight = ((k != 255) & (k != 3)).astype(np.float32)[None].repeat(2, 0)
+    return np.ascontiguousarray(f.transpose(2, 0, 1)), labels, weight
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--init", type=Path, default=defect_net.WEIGHTS)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--real-share", type=float, default=0.5)
+    parser.add_argument("--minutes", type=float, default=12.0)
+    parser.add_argument("--seed", type=int, default=20261203)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    photos = base.load_photos()
+    real = load_real()
+    net = defect_net.build()
+    net.load_state_dict({k: v.float() for k, v in load_file(str(args.init)).items()})
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    pos_weight = torch.tensor([4.0, 2.0]).view(1, 2, 1, 1)
+    start, running = time.time(), 0.0
+    for step in range(args.steps):
+        xs, ts, ws = [], [], []
+        for _ in range(args.batch):
+            if rng.random() < args.real_share:
+                f, t, w = real_sample(real, rng)
+            else:
+                f, t = base.sample(photos, rng, 0.15, 0.35, 0.045)
+                w = np.ones_like(t)
+            xs.append(f)
+            ts.append(t)
+            ws.append(w)
+        x, t, w = (torch.from_numpy(np.stack(a)) for a in (xs, ts, ws))
+        logits = net(x)
+        p = torch.sigmoid(logits)
+        hn = base.hard_negative_weight(x, t, p.detach(), 2.0)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, t, weight=w * hn, pos_weight=pos_weight
+        )
+        inter = (p * t * w).sum((0, 2, 3))
+        dice = 1 - (2 * inter + 1) / ((p * w).sum((0, 2, 3)) + t.sum((0, 2, 3)) + 1)
+        loss = bce + dice.mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
+        if step % 50 == 0:
+            print(f"step {step} loss {running:.4f} {time.time() - start:.0f}s", flush=True)
+        if step % 200 == 199 or time.time() - start > args.minutes * 60:
+            state = {k: v.detach().half().contiguous() for k, v in net.state_dict().items()}
+            save_file(state, str(args.out))
+        if time.time() - start > args.minutes * 60:
+            print("time limit reached", flush=True)
+            break
+
+
+if __name__ == "__main__":
+    main()
