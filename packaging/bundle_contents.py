@@ -174,7 +174,11 @@ def package_weights() -> list[tuple[str, str]]:
         if isinstance(weights, PackageWeights):
             base = weights.package_dir()
             for path in weights.paths():
-                dest = PurePosixPath(weights.package) / path.parent.relative_to(base).as_posix()
+                # a dotted package (photofix.models) is a folder path inside the bundle
+                dest = (
+                    PurePosixPath(*weights.package.split("."))
+                    / path.parent.relative_to(base).as_posix()
+                )
                 out.add((str(path), dest.as_posix()))
     return sorted(out)
 

@@ -20,6 +20,8 @@ from tests.safety.conftest import write_png
 # it: the moment a real `kill` would most likely land during a long save.
 _STOPPED_MID_WRITE = """
 import os, signal, sys
+# Ctrl-C's handler, as in a terminal (a shell's background job starts with SIGINT ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from photofix.core import imageio
 from photofix.cli import main
 real = imageio._write_png
