@@ -119,15 +119,23 @@ def main() -> None:
             "peak_rss_bytes": bomb["peak"],
             "message": bomb["stderr"],
         }
+        if not args.skip_defects:  # the detector's fixed cost: torch, its weights, one tile
+            scan_like_tiff(folder / "small.tif", 640, 640)
+            small = measure(["process", "small.tif", "-o", "s.tif", "--op", "detect-defects",
+                             "--save-mask", "smask.png", "-q"], folder)  # fmt: skip
+            results["detect_defects_floor_bytes"] = small["peak"]
+            results["detect_defects_floor_image"] = "640 x 640 RGB 16-bit TIFF"
         scan_like_tiff(folder / "scan.tif", width, height)
         cases = {
             "fade": ["--op", "fade"],
+            "fade --no-record": ["--op", "fade", "--no-record"],
             "detect-defects": ["--op", "detect-defects", "--save-mask", "mask.png"],
         }
         if args.skip_defects:
             del cases["detect-defects"]
         for name, ops in cases.items():
-            report = measure(["process", "scan.tif", "-o", f"{name}.tif", *ops, "-q"], folder)
+            out = name.split()[0]
+            report = measure(["process", "scan.tif", "-o", f"{out}.tif", *ops, "-q"], folder)
             peak = report["peak"]
             results["cases"][name] = {
                 "exit_code": report["code"],
@@ -139,6 +147,11 @@ def main() -> None:
                 "bytes_per_pixel": round(peak / (width * height), 1),
                 "stderr": report["stderr"],
             }
+            if name == "detect-defects" and "detect_defects_floor_bytes" in results:
+                fixed = results["detect_defects_floor_bytes"]
+                results["cases"][name]["peak_minus_detector_floor_over_decoded"] = round(
+                    (peak - fixed) / decoded, 2
+                )
             print(name, json.dumps(results["cases"][name]), flush=True)
     print(json.dumps({k: v for k, v in results.items() if k != "cases"}, indent=1))
     if not args.quick and not args.size:

@@ -462,7 +462,12 @@ def _process_one(
         if not any(s.operation() is HINT_PAINT for s in steps):
             label = f"Hints from {args.hints.name}"
             steps.insert(0, StepRequest(HINT_PAINT, label=label, hints=per_image["hints"]))
-    layers = Layers(loaded.rgb, loaded.alpha, meta=loaded.meta, source=job.source)
+    # The step engine gets the only reference to the loaded pixels, so each step's input is
+    # let go once the step is done and the save holds the result alone: peak memory is the
+    # input and output of one step, not the source, every intermediate and the result.
+    start = [Layers(loaded.rgb, loaded.alpha, meta=loaded.meta, source=job.source)]
+    source_meta = loaded.meta
+    del loaded
     protect = [] if args.overwrite_source else [job.source]
     _check_writable(job.target, protect)
 
@@ -478,7 +483,7 @@ def _process_one(
     with _ProgressBar(job.source.name, enabled=not args.quiet) as bar:
         progress = Progress(bar.update, notice_callback=bar.notice)
         context = OpContext(progress=progress, device=policy)
-        done = replay(steps, layers, context, per_image=supply)
+        done = replay(steps, start.pop(), context, per_image=supply)
     layers = done.layers
 
     for target, result in _outputs(job.target, layers):
@@ -490,7 +495,7 @@ def _process_one(
             alpha=result.alpha,
             meta=result.meta,
             source_sha256=source_sha,
-            source_meta=loaded.meta,
+            source_meta=source_meta,
             operator=args.operator,
             started=started,
             runtime=provenance.runtime_info(_devices(done.records), exact=args.exact),

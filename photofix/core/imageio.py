@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import io
 import math
 import os
@@ -1014,6 +1015,35 @@ def load_image(path: PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -
     meta, pixels = _read_pixels(path, max_pixels)
     rgb, alpha = pixels.to_float(meta.orientation)
     return LoadedImage(rgb=rgb, alpha=alpha, meta=meta, path=path)
+
+
+def pixels_sha256(path: PathLike, *, max_pixels: int | None = None) -> str:
+    """SHA-256 (hex) of the pixels :func:`load_image` would return for ``path`` (its float32
+    RGB bytes, then its alpha's), computed strip by strip from the decoded samples: the same
+    digest as hashing ``load_image(path).rgb`` whole, without holding the float32 image (a
+    16-bit RGB file costs its samples, 6 bytes a pixel, instead of 12 more)."""
+    meta, pixels = _read_pixels(Path(path), max_pixels)
+    digest = hashlib.sha256()
+    color = _oriented(pixels.color, meta.orientation)
+    _digest_strips(digest, pixels, color, 3)
+    if pixels.alpha is not None:
+        _digest_strips(digest, pixels, _oriented(pixels.alpha, meta.orientation), 0)
+    return digest.hexdigest()
+
+
+def _digest_strips(
+    digest: hashlib._Hash, pixels: _SourcePixels, samples: np.ndarray, bands: int
+) -> None:
+    """Feed ``samples`` (upright, gray H×W×1 / colour H×W×3, or alpha H×W with ``bands`` 0)
+    converted exactly as :meth:`_SourcePixels._unit_float` does, ``_DIGEST_ROWS``-row strips."""
+    h, w = samples.shape[:2]
+    for y in range(0, h, _DIGEST_ROWS):
+        strip = samples[y : y + _DIGEST_ROWS]
+        shape = (strip.shape[0], w, bands) if bands else strip.shape
+        digest.update(pixels._unit_float(strip, shape).data)
+
+
+_DIGEST_ROWS = 256
 
 
 def _check_same_size(path: Path, meta: ImageMeta, shape: tuple[int, int], what: str) -> None:

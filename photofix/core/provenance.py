@@ -86,14 +86,12 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 def pixels_sha256(path: str | os.PathLike[str]) -> str:
     """SHA-256 of an image file's decoded pixels (float32 RGB, then alpha if any): the same
-    for two files whose metadata differ (a record's timestamps) but whose pixels do not."""
-    from photofix.core.imageio import load_image
+    for two files whose metadata differ (a record's timestamps) but whose pixels do not.
+    Hashed strip by strip (:func:`photofix.core.imageio.pixels_sha256`), so recording a
+    24-MP output does not decode a second float32 copy of it."""
+    from photofix.core import imageio
 
-    loaded = load_image(path, max_pixels=None)
-    digest = hashlib.sha256(np.ascontiguousarray(loaded.rgb).tobytes())
-    if loaded.alpha is not None:
-        digest.update(np.ascontiguousarray(loaded.alpha).tobytes())
-    return digest.hexdigest()
+    return imageio.pixels_sha256(path)
 
 
 def sidecar_path(output: str | os.PathLike[str]) -> Path:

@@ -58,15 +58,74 @@ def local_noise_scale(residual: np.ndarray) -> np.ndarray:
     """Robust local scale (float32 HxW) of a residual map, from the lower quartile of ``|r|`` in
     32×32 blocks (σ for Gaussian noise; up to half a block may be damage), interpolated
     bilinearly and floored at ``SCALE_FLOOR``."""
-    h, w = residual.shape
-    sy, sx = min(BLOCK, h), min(BLOCK, w)
-    bh, bw = h // sy, w // sx
-    y0, x0 = (h - bh * sy) // 2, (w - bw * sx) // 2
-    blocks = np.abs(residual[y0 : y0 + bh * sy, x0 : x0 + bw * sx]).reshape(bh, sy, bw, sx)
-    flat = blocks.transpose(0, 2, 1, 3).reshape(bh, bw, -1)
+    return _window_noise_scale(residual, 0, 0, *residual.shape)
+
+
+def _block_grid(n: int) -> tuple[int, int, int]:
+    """(block size, block count, offset of the first block) along an axis of ``n`` px: the
+    blocks are centred in the picture."""
+    size = min(BLOCK, n)
+    count = n // size
+    return size, count, (n - count * size) // 2
+
+
+def _bilinear_taps(n_out: int, n_in: int, lo: int = 0, hi: int | None = None):
+    """For output positions ``lo..hi`` of a bilinear resize from ``n_in`` to ``n_out`` samples
+    (OpenCV's INTER_LINEAR convention: pixel centres aligned, ends clamped): the lower tap's
+    index and its float32 weight, and the upper tap's weight."""
+    hi = n_out if hi is None else hi
+    f = (np.arange(lo, hi, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
+    f = np.clip(f, 0.0, n_in - 1)
+    i0 = np.minimum(np.floor(f).astype(np.intp), max(n_in - 2, 0))
+    w1 = (f - i0).astype(np.float32) if n_in > 1 else np.zeros(len(f), np.float32)
+    return i0, 1 - w1, w1
+
+
+def _blocks_inside(n: int, start: int, length: int) -> tuple[int, int, int, int]:
+    """Along an axis of a picture ``n`` px long, the whole-picture blocks lying inside the
+    window ``start``..``start + length``: (block size, first, one past the last, the first's
+    offset in the window). A window thinner than a block makes one block of its own."""
+    size, count, offset = _block_grid(n)
+    first = max(0, -((offset - start) // size))
+    last = min(count, (start + length - offset) // size)
+    if last <= first:  # (never with the halo)
+        return min(size, length), 0, 1, 0
+    return size, first, last, offset + first * size - start
+
+
+def _interpolated(
+    q: np.ndarray, n: int, count: int, first: int, start: int, length: int, axis: int
+) -> np.ndarray:
+    """Bilinear interpolation along ``axis`` of block values ``q`` (blocks ``first``.. of the
+    ``count`` of a picture ``n`` px long) to the window's ``length`` px from ``start``;
+    positions whose blocks are outside the window take the nearest it has."""
+    i0, w0, w1 = _bilinear_taps(n, count, start, start + length)
+    have = q.shape[axis]
+    i0 = np.clip(i0 - first, 0, have - 1)
+    i1 = np.minimum(i0 + 1, have - 1)
+    shape = [1, 1]
+    shape[axis] = length
+    return np.take(q, i0, axis) * w0.reshape(shape) + np.take(q, i1, axis) * w1.reshape(shape)
+
+
+def _window_noise_scale(
+    residual: np.ndarray, top: int, left: int, height: int, width: int
+) -> np.ndarray:
+    """:func:`local_noise_scale` of a window of a ``height``×``width`` picture whose top-left
+    pixel is (``top``, ``left``), from ``residual`` (the window's, float32): the blocks lie on
+    the whole picture's grid, so a window's values are the whole picture's wherever it holds
+    the blocks they need."""
+    s, t = residual.shape
+    sy, r0, r1, ry = _blocks_inside(height, top, s)
+    sx, c0, c1, cx = _blocks_inside(width, left, t)
+    nr, nc = r1 - r0, c1 - c0
+    window = np.abs(residual[ry : ry + nr * sy, cx : cx + nc * sx])
+    flat = window.reshape(nr, sy, nc, sx).transpose(0, 2, 1, 3).reshape(nr, nc, -1)
     k = flat.shape[2] // 4
     q = np.partition(flat, k, axis=2)[:, :, k].astype(np.float32) / np.float32(0.3186)
-    scale = cv2.resize(q, (w, h), interpolation=cv2.INTER_LINEAR)
+    bh, bw = _block_grid(height)[1], _block_grid(width)[1]
+    across = _interpolated(q, width, bw, c0, left, t, axis=1)
+    scale = _interpolated(across, height, bh, r0, top, s, axis=0)
     return np.maximum(scale, SCALE_FLOOR).astype(np.float32)
 
 
@@ -133,30 +192,80 @@ def input_features(y: np.ndarray) -> np.ndarray:
 
     Channels: the luminance; the signed top-hat residual (bright minus dark, 11×11 square, after
     a σ 0.7 Gaussian) divided by its robust local scale, squashed with tanh(x/8); bright and
-    dark line evidence of :func:`line_response`, squashed the same way.
+    dark line evidence of :func:`line_response`, squashed the same way. :class:`TiledFeatures`
+    gives the same maps a strip at a time.
     """
+    return _window_features(y, 0, 0, y.shape, (slice(0, y.shape[0]), slice(0, y.shape[1])))
+
+
+FEATURE_HALO = 160
+"""Pixels of luminance beyond a tile that its features depend on (top-hat, the noise blocks
+and their interpolation, the half-resolution line detector), with room to spare."""
+
+
+def _window_features(
+    y: np.ndarray, top: int, left: int, shape: tuple[int, int], inside: tuple[slice, slice]
+) -> np.ndarray:
+    """Features ``[inside]`` of a window ``y`` of a picture's luminance (float32; its top-left
+    pixel is (``top``, ``left``) of a picture of ``shape``)."""
+    pad_y, pad_x = y.shape[0] % 2, y.shape[1] % 2  # the line detector halves the resolution:
+    if pad_y or pad_x:  # keep rows and columns paired
+        y = np.pad(y, ((0, pad_y), (0, pad_x)), mode="edge")
     smooth = cv2.GaussianBlur(y, (0, 0), 0.7, borderType=cv2.BORDER_REFLECT)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (TOPHAT_SIZE, TOPHAT_SIZE))
-    # (in place, one full-size temporary at a time: a 24-MP scan holds ~0.1 GB per map)
+    # (in place, one window-size temporary at a time)
     residual = cv2.morphologyEx(smooth, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REFLECT)
     np.subtract(smooth, residual, out=residual)  # bright top-hat
     closed = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REFLECT)
     np.subtract(closed, smooth, out=closed)  # dark top-hat
     residual -= closed
     del closed
-    scale = local_noise_scale(residual)
-    out = np.empty((*y.shape, IN_CHANNELS), np.float32)
-    out[..., 0] = y
+    real = residual[: residual.shape[0] - pad_y, : residual.shape[1] - pad_x]
+    scale = _window_noise_scale(real, top, left, *shape)
+    if pad_y or pad_x:  # the paired row and column take the scale of the last real ones
+        scale = np.pad(scale, ((0, pad_y), (0, pad_x)), mode="edge")
+    out = np.empty((*y[inside].shape, IN_CHANNELS), np.float32)
+    out[..., 0] = y[inside]
     residual /= scale
     residual /= np.float32(8.0)
-    out[..., 1] = np.tanh(residual)
+    out[..., 1] = np.tanh(residual[inside])
     del residual
     bright, dark = line_response(smooth, scale)
     del smooth, scale
     for channel, evidence in ((2, bright), (3, dark)):
+        evidence = evidence[inside]
         evidence /= np.float32(8.0)
         out[..., channel] = np.tanh(evidence)
     return out
+
+
+class TiledFeatures:
+    """The features of a whole picture as an array the tiler can slice (``[rows, cols]``),
+    each tile computed when asked for, from ``FEATURE_HALO`` more pixels of the picture around
+    it: a 24-MP scan never holds its four full-size feature maps (384 MB) or their
+    temporaries. A tile's features are the whole picture's (:func:`input_features`) to float
+    rounding (the noise blocks and the half-resolution grid are the whole picture's).
+    """
+
+    ndim = 3
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, image: np.ndarray) -> None:
+        """``image``: float32 H×W×3 RGB or H×W luminance, in [0, 1]."""
+        self._image = image
+        self.shape = (image.shape[0], image.shape[1], IN_CHANNELS)
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        height, width = self.shape[:2]
+        y0, y1, _ = key[0].indices(height)
+        x0, x1, _ = key[1].indices(width)
+        top = max(0, y0 - FEATURE_HALO) & ~1  # even, so the half-resolution grid is shared
+        left = max(0, x0 - FEATURE_HALO) & ~1
+        bottom, right = min(height, y1 + FEATURE_HALO), min(width, x1 + FEATURE_HALO)
+        window = self._image[top:bottom, left:right]
+        y = luminance(window) if window.ndim == 3 else np.ascontiguousarray(window, np.float32)
+        inside = (slice(y0 - top, y1 - top), slice(x0 - left, x1 - left))
+        return _window_features(y, top, left, (height, width), inside)
 
 
 # ---- the network (torch) -------------------------------------------------------------------

@@ -67,11 +67,11 @@ def _thresholds(sensitivity: float) -> tuple[float, float]:
 
 def _hysteresis(strong: np.ndarray, weak: np.ndarray) -> np.ndarray:
     """Pixels of ``weak`` (bool HxW) connected (8-neighbourhood) to a pixel of ``strong``."""
-    n, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+    n, labels = cv2.connectedComponents(weak.view(np.uint8), connectivity=8)
     if n <= 1:
         return np.zeros_like(weak)
     keep = np.zeros(n, bool)
-    keep[np.unique(labels[strong & weak])] = True
+    keep[np.unique(labels[strong])] = True  # (labels are 0 where weak is not)
     keep[0] = False
     return keep[labels]
 
@@ -86,16 +86,16 @@ def defect_probabilities(image: np.ndarray, progress: Progress | None = None) ->
     (float32 HxWx3 in [0, 1])."""
     progress = progress or Progress()
     progress.update(0.0, "Measuring grain and lines")
-    features = defect_net.input_features(luminance(image))
-    progress.check()
+    # computed tile by tile, so the four feature maps are never held whole
+    features = defect_net.TiledFeatures(image)
     return run_tiled(
-        features,
+        features,  # type: ignore[arg-type]  # sliced like an array
         _runner("cpu"),
         tile=TILE,
         overlap=16,
         context=defect_net.CONTEXT,
         out_channels=len(defect_net.CHANNELS),
-        progress=progress.sub(0.3, 1.0),
+        progress=progress,
     )
 
 
@@ -124,7 +124,8 @@ def scratch_mask(
     keep = length >= MIN_SCRATCH_LENGTH
     keep[0] = False
     if luma is not None and keep.any():
-        keep &= ridge_share(luma, np.where(keep[labels], labels, 0), n) >= RIDGE_SHARE
+        labels[~keep[labels]] = 0  # (in place: no second full-size label map)
+        keep &= ridge_share(luma, labels, n) >= RIDGE_SHARE
     return keep[labels]
 
 
@@ -162,18 +163,33 @@ def ridge_share(luma: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
     times the difference between the sides: a scratch over the picture has alike sides, the
     rim or edge of an object lies between two different regions.
     """
-    mask = (labels > 0).astype(np.uint8)
+    mask = (labels > 0).view(np.uint8)
     y = cv2.GaussianBlur(luma, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    centre = (mask > 0) & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)) - 1e-3)
-    soft = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.5)
-    gx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)
-    rows, cols = np.nonzero(centre)
-    jxx = cv2.GaussianBlur(gx * gx, (0, 0), 3.0)[rows, cols]
-    jyy = cv2.GaussianBlur(gy * gy, (0, 0), 3.0)[rows, cols]
-    jxy = cv2.GaussianBlur(gx * gy, (0, 0), 3.0)[rows, cols]
-    normal = 0.5 * np.arctan2(2 * jxy, jxx - jyy)  # direction across the line
+    rows_, cols_, normals = [], [], []
+    h = mask.shape[0]
+    for b0 in range(0, h, _BAND):  # the line's direction band by band: no full-size tensor
+        b1 = min(h, b0 + _BAND)
+        t0, t1 = max(0, b0 - _TENSOR_REACH), min(h, b1 + _TENSOR_REACH)
+        if not mask[b0:b1].any():
+            continue
+        d = dist[t0:t1]
+        core = slice(b0 - t0, b1 - t0)
+        peak = cv2.dilate(d, np.ones((3, 3), np.uint8))[core]
+        centre = (mask[b0:b1] > 0) & (d[core] >= peak - 1e-3)
+        soft = cv2.GaussianBlur(mask[t0:t1].astype(np.float32), (0, 0), 1.5)
+        gx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)
+        r, c = np.nonzero(centre)
+        jxx = cv2.GaussianBlur(gx * gx, (0, 0), 3.0)[core][r, c]
+        jyy = cv2.GaussianBlur(gy * gy, (0, 0), 3.0)[core][r, c]
+        jxy = cv2.GaussianBlur(gx * gy, (0, 0), 3.0)[core][r, c]
+        rows_.append(r + b0)
+        cols_.append(c)
+        normals.append(0.5 * np.arctan2(2 * jxy, jxx - jyy))  # direction across the line
+    if not rows_:
+        return np.zeros(n)
+    rows, cols, normal = np.concatenate(rows_), np.concatenate(cols_), np.concatenate(normals)
     lab = labels[rows, cols]
     reach = _median_by_label(dist[rows, cols], lab, n)[lab] + RIDGE_GAP
     dx, dy = np.cos(normal) * reach, np.sin(normal) * reach
@@ -266,18 +282,37 @@ def isolation(luma: np.ndarray, comp: np.ndarray, n: int) -> np.ndarray:
     smooth print scores high; a "speck" in halftone, foliage, a window grid or an engraving
     (whose surround is as busy as itself) scores low."""
     k = np.ones((3, 3), np.uint8)
-    grown = cv2.dilate(comp.astype(np.float32), k, iterations=4).astype(np.int32)
-    inner = cv2.dilate((comp > 0).astype(np.uint8), k, iterations=2)
-    ring = (grown > 0) & (inner == 0)
-    inside = comp > 0
-    y = luma.astype(np.float64)
-    cnt_c = np.bincount(comp[inside], minlength=n)
-    mean_c = np.bincount(comp[inside], weights=y[inside], minlength=n) / np.maximum(cnt_c, 1)
-    rk = grown[ring]
-    cnt_r = np.maximum(np.bincount(rk, minlength=n), 1)
-    mean_r = np.bincount(rk, weights=y[ring], minlength=n) / cnt_r
-    var_r = np.bincount(rk, weights=y[ring] ** 2, minlength=n) / cnt_r - mean_r**2
+    cnt_c, sum_c = np.zeros(n), np.zeros(n)
+    cnt_r, sum_r, sq_r = np.zeros(n), np.zeros(n), np.zeros(n)
+    h = comp.shape[0]
+    for b0 in range(0, h, _BAND):  # in bands (with the ring's reach above and below), so no
+        b1 = min(h, b0 + _BAND)  # full-size temporaries: the sums are the whole picture's
+        t0, t1 = max(0, b0 - 4), min(h, b1 + 4)
+        band = comp[t0:t1]
+        if not band.any():
+            continue
+        core = slice(b0 - t0, b1 - t0)
+        grown = cv2.dilate(band.astype(np.float32), k, iterations=4)[core].astype(np.int32)
+        inner = cv2.dilate((band > 0).view(np.uint8), k, iterations=2)[core]
+        ring = (grown > 0) & (inner == 0)
+        inside = band[core] > 0
+        y = luma[b0:b1]
+        ids, vals = band[core][inside], y[inside].astype(np.float64)
+        cnt_c += np.bincount(ids, minlength=n)
+        sum_c += np.bincount(ids, weights=vals, minlength=n)
+        rk, rv = grown[ring], y[ring].astype(np.float64)
+        cnt_r += np.bincount(rk, minlength=n)
+        sum_r += np.bincount(rk, weights=rv, minlength=n)
+        sq_r += np.bincount(rk, weights=rv**2, minlength=n)
+    mean_c = sum_c / np.maximum(cnt_c, 1)
+    cnt_r = np.maximum(cnt_r, 1)
+    mean_r = sum_r / cnt_r
+    var_r = sq_r / cnt_r - mean_r**2
     return np.abs(mean_c - mean_r) / (np.sqrt(np.maximum(var_r, 0)) + ISOLATION_FLOOR)
+
+
+_BAND = 256  # rows of the bands the isolation and ridge measures work in
+_TENSOR_REACH = 24  # rows beyond a band that its line directions depend on (blurs σ 1.5 and 3)
 
 
 def _add_regions(

@@ -174,3 +174,23 @@ def test_remove_defects_fills_what_it_found(print_scan) -> None:
     before = np.abs(damaged - print_scan)[truth].mean()
     after = np.abs(result.image - print_scan)[truth].mean()
     assert after < 0.7 * before  # measured 0.50: scratch recall is the weak point
+
+
+@pytest.mark.parametrize("shape", [(1100, 1301), (700, 1600), (300, 200)])
+def test_tiled_features_are_the_whole_pictures(shape) -> None:
+    """The detector's input is computed tile by tile (so a big scan never holds four full-size
+    feature maps); every tile the tiler asks for equals the whole picture's features there, at
+    any offset, on odd and even sizes, next to a bright line crossing tile borders."""
+    from photofix.models import defect_net
+
+    rng = np.random.default_rng(11)
+    h, w = shape
+    image = (0.4 + 0.2 * rng.random((h, w, 3))).astype(np.float32)
+    cv2.line(image, (0, h // 3), (w - 1, h // 2), (0.95, 0.95, 0.95), 2)
+    whole = defect_net.input_features(defect_net.luminance(image))
+    assert whole.shape == (h, w, defect_net.IN_CHANNELS)
+    tiled = defect_net.TiledFeatures(image)
+    for y0, x0, size in [(0, 0, 608), (452, 333, 608), (h - 150, w - 97, 300), (17, 3, 64)]:
+        y0, x0 = max(0, min(y0, h - 1)), max(0, min(x0, w - 1))
+        tile = tiled[y0 : y0 + size, x0 : x0 + size]
+        np.testing.assert_allclose(tile, whole[y0 : y0 + size, x0 : x0 + size], atol=2e-5)

@@ -194,3 +194,64 @@ def test_quantising_for_save_needs_no_float_copy() -> None:
     image = rng.random((1200, 1600, 3), dtype=np.float32)
     extra = peak_bytes(lambda: imageio.to_uint16(image))
     assert extra < 0.25 * image.nbytes, extra / image.nbytes
+
+
+def _whole_hash(path: Path) -> str:
+    import hashlib
+
+    loaded = imageio.load_image(path, max_pixels=None)
+    digest = hashlib.sha256(np.ascontiguousarray(loaded.rgb).tobytes())
+    if loaded.alpha is not None:
+        digest.update(np.ascontiguousarray(loaded.alpha).tobytes())
+    return digest.hexdigest()
+
+
+def _oriented_jpeg(path: Path, rgb: np.ndarray) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the upright picture is the stored one turned
+    Image.fromarray(rgb).save(path, "JPEG", exif=exif.tobytes())
+
+
+@pytest.mark.parametrize(
+    "kind", ["png8", "png16", "gray16", "rgba", "tiff16", "float", "jpeg-oriented"]
+)
+def test_record_hash_in_strips_is_the_hash_of_the_loaded_pixels(tmp_path: Path, kind) -> None:
+    """The record's pixels_sha256 is hashed strip by strip from the decoded samples; it must
+    be the hash of what load_image returns, for every kind of file PhotoFix writes or reads."""
+    rng = np.random.default_rng(3)
+    h, w = 601, 333  # more rows than one strip, not a multiple of it
+    suffix = {"jpeg-oriented": "jpg", "tiff16": "tif", "float": "tif"}.get(kind, "png")
+    path = tmp_path / f"{kind}.{suffix}"
+    if kind == "png8":
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(path)
+    elif kind == "png16":
+        imageio.save_image(path, rng.random((h, w, 3), dtype=np.float32), bit_depth=16)
+    elif kind == "gray16":
+        tifffile.imwrite(path.with_suffix(".tif"), rng.integers(0, 65536, (h, w), dtype=np.uint16))
+        path = path.with_suffix(".tif")
+    elif kind == "rgba":
+        Image.fromarray(rng.integers(0, 256, (h, w, 4), dtype=np.uint8), "RGBA").save(path)
+    elif kind == "tiff16":
+        tifffile.imwrite(
+            path, rng.integers(0, 65536, (h, w, 3), dtype=np.uint16), photometric="rgb"
+        )
+    elif kind == "float":
+        tifffile.imwrite(
+            path, rng.normal(0.5, 0.4, (h, w, 3)).astype(np.float32), photometric="rgb"
+        )
+    else:
+        _oriented_jpeg(path, rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    assert imageio.pixels_sha256(path) == _whole_hash(path)
+
+
+def test_record_hash_needs_no_float_copy(tmp_path: Path) -> None:
+    path = tmp_path / "big.tif"
+    tifffile.imwrite(path, np.full((1500, 1600, 3), 40000, np.uint16), photometric="rgb")
+    as_float = 1500 * 1600 * 3 * 4
+    tracemalloc.start()
+    try:
+        imageio.pixels_sha256(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.75 * as_float, peak / as_float  # the uint16 samples (0.5×) and a strip
