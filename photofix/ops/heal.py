@@ -24,8 +24,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
 
 from photofix.core.errors import OperationError
 from photofix.inference.progress import Progress
@@ -61,6 +59,9 @@ def harmonic_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         vals.append(-np.ones(int(unknown.sum())))
         known = inside & (j < 0)
         rhs[known] += image[nyi[known], nxi[known]]
+    import scipy.sparse as sp  # (imported when used: the command line starts faster)
+    from scipy.sparse.linalg import spsolve
+
     a = sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
     )

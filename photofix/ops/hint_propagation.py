@@ -41,9 +41,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import scipy.sparse as sp
-from scipy import ndimage
-from scipy.sparse.linalg import LinearOperator, cg
 
 from photofix.inference.progress import Progress
 
@@ -165,6 +162,8 @@ def _hint_groups(c_w: np.ndarray, m_w: np.ndarray, step: float) -> tuple[np.ndar
     """Label blobs of one colour: connected hint pixels whose quantised chroma agrees."""
     q = np.floor(c_w / step).astype(np.int32)
     key = (q[..., 0] + 64) * 256 + (q[..., 1] + 64)
+    from scipy import ndimage  # (scipy is imported when used: the command line starts faster)
+
     labels = np.zeros(m_w.shape, np.int32)
     count = 0
     for k in np.unique(key[m_w]):
@@ -305,6 +304,9 @@ def _refine(
     degree[1:, :] += wy[:-1, :]
     data = np.where(m, 1e4, 1.0 / s.smooth).ravel()
     ex, ey = wx.ravel()[:-1], wy.ravel()[: n - w]
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import LinearOperator, cg
+
     matrix = sp.diags(
         [degree.ravel() + data, -ex, -ex, -ey, -ey], [0, 1, -1, w, -w], shape=(n, n), format="csr"
     )
