@@ -20,6 +20,7 @@ and borders do not ring. Tiles run in a small thread pool (numpy and scipy.fft r
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -119,6 +120,7 @@ def pad_consistent(part: np.ndarray, pad, k: np.ndarray, rounds: int = 3) -> np.
     return frame.astype(np.float32)
 
 
+@functools.lru_cache(maxsize=64)  # the tiles and windows of one image share their β steps
 def _shrink_table(lam: float, alpha: float, vmax: float, n: int = 16384):
     """argmin_w lam|w|^α + ½(w−|v|)² (Zuo et al.'s GST) on a fine uniform |v| grid in
     [0, vmax], as (grid step⁻¹, float32 values): :func:`_shrink` looks values up by index
