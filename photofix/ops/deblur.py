@@ -29,7 +29,7 @@ from photofix.ops.psf import psf_from_params
 from photofix.ops.registry import AUTO, Layers, OpContext, Operation, Param
 
 MU_C = 0.18  # μ = MU_C·σ·‖k‖₂ (σ in [0,1] units), calibrated in bench_deblur.py
-ESTIMATED_KERNEL_MU = 3.0  # a blind estimate is not exact: regularise it harder (calibrated)
+ESTIMATED_KERNEL_MU = 4.5  # a blind estimate is not exact: regularise it harder (calibrated)
 MIN_REGION = 48
 SHAKE_KERNEL = 31  # px: the largest shake kernel psf=auto estimates in a region
 

@@ -20,6 +20,7 @@ and borders do not ring. Tiles run in a small thread pool (numpy and scipy.fft r
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -119,26 +120,36 @@ def pad_consistent(part: np.ndarray, pad, k: np.ndarray, rounds: int = 3) -> np.
     return frame.astype(np.float32)
 
 
-def _shrink_table(lam: float, alpha: float, vmax: float, n: int = 2048):
-    """|v| grid and argmin_w lam|w|^α + ½(w−|v|)² on it (Zuo et al.'s GST)."""
+@functools.lru_cache(maxsize=64)  # the tiles and windows of one image share their β steps
+def _shrink_table(lam: float, alpha: float, vmax: float, n: int = 16384):
+    """argmin_w lam|w|^α + ½(w−|v|)² (Zuo et al.'s GST) on a fine uniform |v| grid in
+    [0, vmax], as (grid step⁻¹, float32 values): :func:`_shrink` looks values up by index
+    (the nearest grid point, at most vmax/2n away: 6e-5 for vmax = 2), which is several times
+    faster than ``np.interp``'s binary search."""
     v = np.linspace(0.0, vmax, n, dtype=np.float64)
     if alpha >= 1.0:
-        return v, np.maximum(v - lam, 0.0)
-    a = alpha
-    tau = (2 * lam * (1 - a)) ** (1 / (2 - a)) + lam * a * (2 * lam * (1 - a)) ** (
-        (a - 1) / (2 - a)
-    )
-    w = v.copy()
-    big = v > tau
-    for _ in range(4):
-        w[big] = v[big] - lam * a * np.power(np.maximum(w[big], 1e-12), a - 1)
-    w[~big] = 0.0
-    return v, np.maximum(w, 0.0)
+        w = np.maximum(v - lam, 0.0)
+    else:
+        a = alpha
+        tau = (2 * lam * (1 - a)) ** (1 / (2 - a)) + lam * a * (2 * lam * (1 - a)) ** (
+            (a - 1) / (2 - a)
+        )
+        w = v.copy()
+        big = v > tau
+        for _ in range(4):
+            w[big] = v[big] - lam * a * np.power(np.maximum(w[big], 1e-12), a - 1)
+        w[~big] = 0.0
+        w = np.maximum(w, 0.0)
+    return np.float32((n - 1) / vmax), w.astype(np.float32)
 
 
 def _shrink(x: np.ndarray, table) -> np.ndarray:
-    v, w = table
-    return np.copysign(np.interp(np.abs(x), v, w).astype(np.float32), x)
+    scale, w = table
+    idx = np.abs(x) * scale
+    idx += 0.5
+    np.minimum(idx, w.size - 1, out=idx)
+    out = w[idx.astype(np.int32)]
+    return np.copysign(out, x, out=out)
 
 
 def _diff(x: np.ndarray, axis: int) -> np.ndarray:
@@ -206,44 +217,49 @@ def hyper_laplacian(
     return x
 
 
-# γ of the u = k∗x split (valid pixels see the data with weight γ/(1+γ)), ×GROW per β step
-DATA_SPLIT = 3.0
-INNER = 10
-GROW = 1.0
+# the masked solve (clipped highlights): ADMM on the split u = k∗x with penalty DATA_SPLIT and
+# INNER iterations per β step; windows around the clipped clusters are framed by
+# WINDOW_MARGIN kernel widths + 16 px. Calibrated on camera and moon with synthetic highlights
+# (not the evaluation photos): ADMM with 3 inner steps beat the earlier fixed-penalty split with
+# 10 (29.77 vs 29.57 dB mean) at 40 % of its time; the window margin did not change the result.
+DATA_SPLIT = 0.3
+INNER = 3
+WINDOW_MARGIN = 1.0
 REACH = 6  # kernel footprints around a clipped pixel where its ringing is taken out
 
 
 def _hyper_laplacian_masked(y, k, mu, valid, *, alpha, steps, check):
-    """The same prior with the data term ½‖M(u − y)‖² on valid pixels only (M = ``valid``):
-    half-quadratic splitting with u ≈ k∗x as well as w ≈ ∇x (as in Almeida & Figueiredo's
-    deconvolution with unknown boundaries); clipped pixels are then predicted, not fitted."""
+    """The same prior with the data term ½‖M(u − y)‖² on valid pixels only (M = ``valid``),
+    u = k∗x enforced by ADMM (scaled dual ``d``) and w ≈ ∇x by half-quadratic splitting, as in
+    Almeida & Figueiredo's deconvolution with unknown boundaries: clipped pixels are predicted,
+    not fitted."""
     shape = y.shape
     fk = otf(k, shape)
+    fkc = np.conj(fk)
     ktk = (fk.real**2 + fk.imag**2).astype(np.float32)
     dtd = gradient_gain(shape)
     m = valid.astype(np.float32)
     g = DATA_SPLIT
     x = y.copy()
     kx = y.copy()
+    d = np.zeros_like(y)
     for i in range(steps):
         beta = mu * (2.0 * math.sqrt(2.0)) ** i
         table = _shrink_table(mu / beta, alpha, 2.0)
-        g = DATA_SPLIT * GROW**i
-        mu_i = mu * g / (1.0 + g)  # valid pixels see the data with weight g/(1+g)
-        table = _shrink_table(mu_i / beta, alpha, 2.0)
         for _ in range(INNER):
             if check is not None:
                 check()
-            u = (m * y + g * kx) / (m + g)
+            u = (m * y + g * (kx - d)) / (m + g)
             wx = _shrink(_diff(x, 1), table)
             wy = _shrink(_diff(x, 0), table)
             dtw = _diff_t(wx, 1)
             dtw += _diff_t(wy, 0)
             del wx, wy
-            num = g * np.conj(fk) * sfft.rfft2(u, workers=1) + beta * sfft.rfft2(dtw, workers=1)
+            num = g * fkc * sfft.rfft2(u + d, workers=1) + beta * sfft.rfft2(dtw, workers=1)
             fx = num / (g * ktk + beta * dtd)
             x = sfft.irfft2(fx, s=shape, workers=1).astype(np.float32)
             kx = sfft.irfft2(fx * fk, s=shape, workers=1).astype(np.float32)
+            d += u - kx
     return x
 
 
@@ -300,6 +316,94 @@ def specular(clipped: np.ndarray, ks: int) -> np.ndarray:
     return small[lab]
 
 
+def _reach_support(k: np.ndarray) -> np.ndarray:
+    """The kernel's support dilated by itself ``REACH − 1`` times: where a clipped pixel's
+    blur, and the ringing it would cause, can reach."""
+    sup = (k > 0).astype(np.float32)
+    acc = sup.copy()
+    for _ in range(REACH - 1):
+        acc = ndimage.convolve(np.pad(acc, k.shape[0] // 2), sup, mode="constant") > 0.5
+        acc = acc.astype(np.float32)
+    return acc
+
+
+def _merge_boxes(boxes: list[list[int]]) -> list[list[int]]:
+    """Merge overlapping boxes [y0, y1, x0, x1] until none overlap."""
+    boxes = [list(b) for b in boxes]
+    merged = True
+    while merged:
+        merged = False
+        out: list[list[int]] = []
+        for b in boxes:
+            for o in out:
+                if b[0] < o[1] and o[0] < b[1] and b[2] < o[3] and o[2] < b[3]:
+                    o[0], o[1] = min(o[0], b[0]), max(o[1], b[1])
+                    o[2], o[3] = min(o[2], b[2]), max(o[3], b[3])
+                    merged = True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return boxes
+
+
+def highlight_windows(invalid: np.ndarray, k: np.ndarray) -> list[tuple[slice, slice]]:
+    """Windows of ``invalid``'s frame that hold every clipped cluster, the reach of its blur
+    (REACH kernel footprints) and a margin for the solve's own borders; overlapping windows are
+    merged, and each is grown to an FFT-friendly size where the frame allows."""
+    ks = k.shape[0]
+    h, w = invalid.shape
+    grow = REACH * (ks // 2 + 1) + 3 + int(WINDOW_MARGIN * ks + 16)
+    boxes = []
+    for sl in ndimage.find_objects(ndimage.label(invalid)[0]):
+        ys, xs = sl
+        boxes.append(
+            [
+                max(0, ys.start - grow),
+                min(h, ys.stop + grow),
+                max(0, xs.start - grow),
+                min(w, xs.stop + grow),
+            ]
+        )
+    out = []
+    for y0, y1, x0, x1 in _merge_boxes(boxes):
+        th = min(h, sfft.next_fast_len(y1 - y0, True))
+        tw = min(w, sfft.next_fast_len(x1 - x0, True))
+        y0 = max(0, min(y0, h - th))
+        x0 = max(0, min(x0, w - tw))
+        out.append((slice(y0, y0 + th), slice(x0, x0 + tw)))
+    return out
+
+
+def masked_windows(frame, res, invalid, k, solve) -> None:
+    """Replace ``res`` near clipped pixels by the masked solve, window by window (in place).
+
+    The masked solve is ~0.4 dB less exact than the plain one on valid data, and ~10× dearer,
+    so it is used only where a clipped pixel's blur can reach, and run only on windows around
+    the clipped clusters (each framed by the tiles' own margin, edge-tapered like a tile).
+    """
+    ks = k.shape[0]
+    reach = _reach_support(k)
+    for sy, sx in highlight_windows(invalid, k):
+        sub_invalid = invalid[sy, sx]
+        near = (
+            sfft.irfft2(
+                sfft.rfft2(sub_invalid.astype(np.float32), workers=1)
+                * otf(reach, sub_invalid.shape),
+                s=sub_invalid.shape,
+                workers=1,
+            )
+            > 0.5
+        )
+        mix = ndimage.uniform_filter(near.astype(np.float32), 5)
+        sub = frame[sy, sx]
+        full = sy.stop - sy.start == frame.shape[0] and sx.stop - sx.start == frame.shape[1]
+        if not full:
+            sub = edge_taper(sub, k, min(sub.shape[0] // 2 - 1, 2 * ks + 8))
+        masked = solve(sub, k, valid=~sub_invalid)
+        res[sy, sx] += mix * (masked - res[sy, sx])
+
+
 def deconvolve_image(
     image: np.ndarray,
     k: np.ndarray,
@@ -340,21 +444,15 @@ def deconvolve_image(
         frame = pad_consistent(part, pad, k)
         frame = edge_taper(frame, k, min(margin, 2 * ks + 8))
         sat = specular(part >= SATURATED, ks)
+        res = solve(frame, k)
         if sat.any():
-            # clipped highlights (and their 1 px rim) do not obey the blur model
-            valid = np.ones(frame.shape, bool)
-            inner = ~ndimage.binary_dilation(sat, iterations=1)
-            valid[pad[0][0] : pad[0][0] + part.shape[0], pad[1][0] : pad[1][0] + part.shape[1]] = (
-                inner
-            )
-            # the masked solve is ~0.4 dB less exact than the plain one on valid data, so it
-            # is used only where a clipped pixel's blur can reach (its kernel footprint)
-            near = ndimage.binary_dilation(~valid, structure=k > 0, iterations=REACH)
-            mix = ndimage.uniform_filter(near.astype(np.float32), 5)
-            res = solve(frame, k)
-            res += mix * (solve(frame, k, valid=valid) - res)
-        else:
-            res = solve(frame, k)
+            # clipped highlights (and their 1 px rim) do not obey the blur model: solve the
+            # masked data term in small windows around them (the plain solve elsewhere)
+            invalid = np.zeros(frame.shape, bool)
+            invalid[
+                pad[0][0] : pad[0][0] + part.shape[0], pad[1][0] : pad[1][0] + part.shape[1]
+            ] = ndimage.binary_dilation(sat, iterations=1)
+            masked_windows(frame, res, invalid, k, solve)
         out[y0:y1, x0:x1, ch] = res[margin : margin + (y1 - y0), margin : margin + (x1 - x0)]
         done[0] += 1
         if progress is not None:

@@ -4,7 +4,8 @@ Two estimators:
 
 * :func:`estimate_parametric` — a Gaussian (scanner/lens softness) or a defocus disk, from the
   whole picture. Classical blur identification in the frequency domain: the averaged
-  periodogram of Hann-windowed blocks is fitted, in log power, by
+  periodogram of Hann-windowed blocks is fitted, by Whittle's likelihood (the periodogram's
+  own, each ring weighted by the frequencies it holds), as
   ``A·f^−β·|K(f)|² + N`` — a natural image's power-law spectrum seen through the candidate
   kernel plus white noise — over a grid of Gaussian σ and disk radii (the kernels' own discrete
   OTFs, so a disk's spectral zeros are where the pixels put them). The family and size with the
@@ -35,6 +36,7 @@ RADII = np.round(np.arange(0.8, 9.01, 0.1), 3)
 INTRINSIC_SIGMA = 0.45
 SALIENT_R = 2.0
 PRUNE = 0.25
+GAUSSIAN_UNDERSHOOT = 0.85  # calibrated on camera and moon crops (bench_deblur.py)
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
@@ -92,7 +94,11 @@ def estimate_parametric(image: np.ndarray, noise_sigma: float) -> tuple[str, flo
     rings = np.arange(len(spec))
     use = (rings >= 3) & np.isfinite(spec) & (spec > 0)
     f = rings[use] / block
-    logp = np.log(spec[use])
+    pw = spec[use]
+    logp = np.log(pw)
+    fy = sfft.fftfreq(block)[:, None]
+    fx = sfft.rfftfreq(block)[None, :]
+    cnt = np.bincount(np.round(np.sqrt(fy**2 + fx**2) * block).astype(int).ravel())[rings[use]]
     cands: list[tuple[str, float, np.ndarray]] = [("none", 0.0, np.ones(use.sum()))]
     cands += [("gaussian", s, _kernel_gain(gaussian_psf(s), block)[use]) for s in SIGMAS]
     cands += [("disk", r, _kernel_gain(disk_psf(r), block)[use]) for r in RADII]
@@ -106,16 +112,25 @@ def estimate_parametric(image: np.ndarray, noise_sigma: float) -> tuple[str, flo
     for n in noise:
         for da in np.exp(np.arange(-2.0, 2.01, 0.1)):
             model = a0[:, :, None] * da * shape + n
-            res = ((np.log(model) - logp) ** 2).mean(axis=2)  # C×B
+            # Whittle's negative log-likelihood of the periodogram (each ring counts as many
+            # frequencies as it holds): the marginal likelihood of the blur under a Gaussian
+            # power-law image prior plus white noise
+            res = (cnt * (pw / model + np.log(model))).sum(axis=2) / cnt.sum()  # C×B
             i = np.unravel_index(np.argmin(res), res.shape)
             if res[i] < best[0]:
                 best = (float(res[i]), i[0])
     fam, size, _ = cands[best[1]]
+    return fam, _intrinsic(fam, size), best[0]
+
+
+def _intrinsic(fam: str, size: float) -> float:
     if fam == "gaussian":
         # the photographs' own softness adds to the fitted σ in quadrature (sharp crops of the
         # calibration photos fit σ ≈ 0.45); take it out so the blur alone is undone
         size = math.sqrt(max(size**2 - INTRINSIC_SIGMA**2, SIGMAS[0] ** 2))
-    return fam, float(size), best[0]
+        # and undershoot: too large a σ rings (−1 to −4 dB), too small only deblurs less
+        size *= GAUSSIAN_UNDERSHOOT
+    return float(size)
 
 
 # --- blind kernel estimation (motion) -------------------------------------------------------

@@ -159,3 +159,41 @@ def test_auto_words_are_accepted_from_the_command_line() -> None:
     op = REGISTRY.get("deblur")
     assert op.resolve({"noise": "auto", "psf": "auto"})["noise"] == "auto"
     assert REGISTRY.get("sharpen").resolve({"radius": "auto"})["radius"] == "auto"
+
+
+def test_clipped_highlights_are_solved_in_windows_without_changing_the_picture(
+    photos, monkeypatch
+) -> None:
+    """A few specular highlights in a larger picture: the masked solve runs in small windows
+    around them, and the result matches solving the whole tile masked; the highlights' streaks
+    are gone (better than ignoring them)."""
+    from photofix.ops import deconv
+
+    k = motion_psf(9, 30)
+    clean = photos["coffee"][:320, :320] * 0.9
+    lit = clean.copy()
+    for cy, cx in ((60, 70), (250, 240)):
+        lit[cy - 2 : cy + 3, cx - 2 : cx + 3] = 3.0  # far above white before the blur
+    blurry = np.stack([ndimage.convolve(lit[..., c], k, mode="reflect") for c in range(3)], -1)
+    blurry = np.round(np.clip(blurry, 0, 1) * 255).astype(np.float32) / 255
+    seen = []
+    windows = deconv.highlight_windows
+
+    def spy(invalid, kk):
+        out = windows(invalid, kk)
+        seen.extend((s.stop - s.start) * (t.stop - t.start) for s, t in out)
+        return out
+
+    monkeypatch.setattr(deconv, "highlight_windows", spy)
+    windowed = deblur_image(blurry, k, noise=0.5)
+    # two windows per colour channel, together a small part of the tile
+    assert len(seen) == 6 and sum(seen) < 3 * 0.3 * (320 + 2 * 60) ** 2, seen
+    whole = lambda inv, kk: [(slice(0, inv.shape[0]), slice(0, inv.shape[1]))]  # noqa: E731
+    monkeypatch.setattr(deconv, "highlight_windows", whole)
+    tile_masked = deblur_image(blurry, k, noise=0.5)
+    diff = np.abs(windowed - tile_masked)
+    assert diff.max() < 0.04 and diff.mean() < 1e-4, (diff.max(), diff.mean())
+    monkeypatch.setattr(deconv, "specular", lambda c, ks: np.zeros_like(c))
+    ignored = deblur_image(blurry, k, noise=0.5)
+    ref = np.clip(clean, 0, 1)
+    assert psnr(windowed, ref) > psnr(ignored, ref) + 0.5, (psnr(windowed, ref), psnr(ignored, ref))
