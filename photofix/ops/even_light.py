@@ -22,7 +22,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from scipy import optimize
+import scipy  # its submodules load when first used: the command line starts faster
 
 from photofix.ops.registry import Layers, OpContext, Operation, Param
 
@@ -86,7 +86,7 @@ def fit_shading(image: np.ndarray, model: str = "vignette") -> np.ndarray:
         r = b - a @ coef
         wgt = 1.0 / (1.0 + (r / scale) ** 2)
         sw_ = np.sqrt(wgt)
-        coef = optimize.lsq_linear(a * sw_[:, None], b * sw_, bounds=(lower, upper)).x
+        coef = scipy.optimize.lsq_linear(a * sw_[:, None], b * sw_, bounds=(lower, upper)).x
     return coef
 
 

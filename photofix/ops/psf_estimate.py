@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
-from scipy import fft as sfft
+import scipy  # its submodules load when first used: the command line starts faster
 
 from photofix.ops.deconv import _conv_circ, edge_taper, otf, pad_consistent
 from photofix.ops.psf import crop_kernel, disk_psf, gaussian_psf
@@ -60,14 +60,14 @@ def block_spectrum(gray: np.ndarray, block: int = BLOCK, max_blocks: int = 600):
     for y, x in starts:
         b = gray[y : y + block, x : x + block]
         b = (b - b.mean()) * win
-        acc += np.abs(sfft.rfft2(b)) ** 2
+        acc += np.abs(scipy.fft.rfft2(b)) ** 2
     acc /= len(starts) * float((win**2).sum())
     return _radial(acc, block), block
 
 
 def _radial(p2: np.ndarray, block: int) -> np.ndarray:
-    fy = sfft.fftfreq(block)[:, None]
-    fx = sfft.rfftfreq(block)[None, :]
+    fy = scipy.fft.fftfreq(block)[:, None]
+    fx = scipy.fft.rfftfreq(block)[None, :]
     ring = np.round(np.sqrt(fy**2 + fx**2) * block).astype(int)
     nb = block // 2
     out = np.zeros(nb)
@@ -96,8 +96,8 @@ def estimate_parametric(image: np.ndarray, noise_sigma: float) -> tuple[str, flo
     f = rings[use] / block
     pw = spec[use]
     logp = np.log(pw)
-    fy = sfft.fftfreq(block)[:, None]
-    fx = sfft.rfftfreq(block)[None, :]
+    fy = scipy.fft.fftfreq(block)[:, None]
+    fx = scipy.fft.rfftfreq(block)[None, :]
     cnt = np.bincount(np.round(np.sqrt(fy**2 + fx**2) * block).astype(int).ravel())[rings[use]]
     cands: list[tuple[str, float, np.ndarray]] = [("none", 0.0, np.ones(use.sum()))]
     cands += [("gaussian", s, _kernel_gain(gaussian_psf(s), block)[use]) for s in SIGMAS]
@@ -149,14 +149,14 @@ def _diff_otfs(shape):
     dx[0, 0], dx[0, -1] = -1.0, 1.0
     dy = np.zeros(shape, np.float32)
     dy[0, 0], dy[-1, 0] = -1.0, 1.0
-    fdx, fdy = sfft.rfft2(dx), sfft.rfft2(dy)
+    fdx, fdy = scipy.fft.rfft2(dx), scipy.fft.rfft2(dy)
     return (np.abs(fdx) ** 2 + np.abs(fdy) ** 2).astype(np.float32)
 
 
 def l0_latent(y: np.ndarray, k: np.ndarray, lam: float, beta_max: float = 1e5) -> np.ndarray:
     """min ‖k∗x − y‖² + λ‖∇x‖₀ by half-quadratic splitting (Xu et al. 2011/2013)."""
     fk = otf(k, y.shape)
-    num1 = np.conj(fk) * sfft.rfft2(y)
+    num1 = np.conj(fk) * scipy.fft.rfft2(y)
     ktk = np.abs(fk) ** 2
     dtd = _diff_otfs(y.shape)
     x = y.copy()
@@ -165,8 +165,8 @@ def l0_latent(y: np.ndarray, k: np.ndarray, lam: float, beta_max: float = 1e5) -
         gx, gy = _grad(x)
         keep = (gx**2 + gy**2) >= lam / beta
         gx, gy = gx * keep, gy * keep
-        x = sfft.irfft2(
-            (num1 + beta * sfft.rfft2(_grad_t(gx, gy))) / (ktk + beta * dtd), s=y.shape
+        x = scipy.fft.irfft2(
+            (num1 + beta * scipy.fft.rfft2(_grad_t(gx, gy))) / (ktk + beta * dtd), s=y.shape
         ).astype(np.float32)
         beta *= 2.0
     return x
@@ -203,13 +203,13 @@ def _kernel_step(
     ks = k0.shape[0]
     h = ks // 2
     win = np.ones(x.shape, np.float32) if win is None else win
-    fx = [sfft.rfft2(g * win) for g in _salient(x * 1.0, ks, win)]
-    fy = [sfft.rfft2(g) for g in _grad(y)]
+    fx = [scipy.fft.rfft2(g * win) for g in _salient(x * 1.0, ks, win)]
+    fy = [scipy.fft.rfft2(g) for g in _grad(y)]
     m = sum(np.abs(a) ** 2 for a in fx)
     bf = sum(np.conj(a) * b for a, b in zip(fx, fy, strict=True))
 
     def to_k(freq: np.ndarray) -> np.ndarray:
-        full = sfft.irfft2(freq, s=x.shape)
+        full = scipy.fft.irfft2(freq, s=x.shape)
         full = np.roll(full, (h, h), axis=(0, 1))
         return full[:ks, :ks]
 
