@@ -152,10 +152,11 @@ def evaluate(film_limit: int | None = None) -> dict | None:
         "held_out": evaluate_prints("held_out"),
         "held_out_confident": evaluate_prints("held_out", confident_only=True),
         "train": evaluate_prints("train"),
+        "train_confident": evaluate_prints("train", confident_only=True),
         "film": evaluate_film(film_limit),
         "controls": evaluate_controls(),
     }
-    for split in ("held_out", "held_out_confident", "train"):
+    for split in ("held_out", "held_out_confident", "train", "train_confident"):
         p = out[split]["pooled"]
         print(
             f"real prints {split}: "

@@ -10,6 +10,11 @@ the rest anywhere in the checked region (so the real thin structures excluded th
 negatives), flipped and turned. Labels: dust/spot → dust channel, crack/scratch → scratches;
 emulsion losses and ``ignore`` pixels carry no loss. The features are computed on the whole
 print, as the detector does. Needs ``../shared/data/real-damage``.
+
+``--shape-share``: that share of the crops is the base recipe's clean crop damaged with real
+mark shapes from ``dust-shape-masks`` (:func:`shape_sample`). The run measured in
+docs/defects.md (*Real prints*; not shipped): ``--minutes 26 --steps 100000 --real-share 0.3
+--shape-share 0.4``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ sys.path.insert(0, str(ROOT / "training"))
 
 import train_defect_net as base  # noqa: E402
 
+from benchmarks import synthetic_defects as sd  # noqa: E402
 from photofix.models import defect_net  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "real-damage"
@@ -79,6 +85,98 @@ def real_sample(real, rng: np.random.Generator):
     return np.ascontiguousarray(f.transpose(2, 0, 1)), labels, weight
 
 
+SHAPES = DATA / "dust-shape-masks"
+SHAPE_CLASSES = {1: "dust", 2: "dirt", 3: "long hair", 4: "short hair", 5: "scratch"}
+
+
+def load_shapes(limit: int = 6000, seed: int = 0) -> list[tuple[int, np.ndarray]]:
+    """(class, binary crop uint8) of real marks outlined on blank film scans
+    (``dust-shape-masks``, MIT, DustyScans): dust and dirt (1, 2), hair (3, 4), scratches (5)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for path in sorted(SHAPES.glob("*_labels.png")):
+        labels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        n, comp, stats, _ = cv2.connectedComponentsWithStats((labels > 0).view(np.uint8), 8)
+        for i in range(1, n):
+            x, y, w, h, area = stats[i]
+            if area < 6 or max(w, h) > 600:
+                continue
+            crop = comp[y : y + h, x : x + w] == i
+            cls = int(np.bincount(labels[y : y + h, x : x + w][crop]).argmax())
+            out.append((cls, crop.astype(np.uint8)))
+    rng.shuffle(out)
+    hair = [o for o in out if o[0] in (3, 4, 5)]
+    return (hair + [o for o in out if o[0] in (1, 2)])[:limit]
+
+
+def shape_sample(photos, shapes, rng: np.random.Generator):
+    """A synthetic crop damaged with real mark shapes (scaled 0.1-0.45, turned, flipped), each
+    bright or dark, often faint (strength 0.2-1) and soft (blur up to σ 1): dust and dirt up to
+    12 px across are dust, hair and scratches from 12 px long are scratches; larger blobs carry
+    no loss. Sometimes scanned (blur and JPEG) after the damage."""
+    # the clean crop: the base recipe, undamaged
+    y = _clean_crop(photos, rng)
+    img = y.copy()
+    dust = np.zeros((CROP, CROP), bool)
+    scratch = np.zeros((CROP, CROP), bool)
+    skip = np.zeros((CROP, CROP), bool)
+    for _ in range(int(rng.integers(1, 12))):
+        cls, crop = shapes[rng.integers(len(shapes))]
+        f = rng.uniform(0.1, 0.45)
+        h, w = crop.shape
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        alpha = cv2.resize(crop.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        if rng.random() < 0.5:
+            alpha = alpha[:, ::-1]
+        alpha = np.rot90(alpha, int(rng.integers(4)))
+        if rng.random() < 0.5:
+            alpha = cv2.GaussianBlur(np.ascontiguousarray(alpha), (0, 0), rng.uniform(0.3, 1.0))
+        ah, aw = alpha.shape[:2]
+        if ah >= CROP or aw >= CROP:
+            continue
+        y0, x0 = int(rng.integers(0, CROP - ah)), int(rng.integers(0, CROP - aw))
+        a = alpha * rng.uniform(0.2, 1.0)
+        value = rng.uniform(0.75, 1.0) if rng.random() < 0.6 else rng.uniform(0.0, 0.25)
+        region = img[y0 : y0 + ah, x0 : x0 + aw]
+        new = region * (1 - a) + value * a
+        visible = (np.abs(new - region) > 0.03) & (a > 0.2)
+        img[y0 : y0 + ah, x0 : x0 + aw] = new
+        extent = max(ah, aw)
+        target = dust if cls in (1, 2) and extent <= 12 else scratch if extent >= 12 else None
+        if cls in (1, 2) and extent > 12:
+            target = skip
+        if target is None:
+            target = dust
+        target[y0 : y0 + ah, x0 : x0 + aw] |= visible
+    rgb = np.repeat(img[..., None], 3, 2).astype(np.float32)
+    if rng.random() < 0.35:
+        clean = np.repeat(y[..., None], 3, 2).astype(np.float32)
+        _, rgb, (dust, scratch, skip) = sd.through_scanner(clean, rgb, [dust, scratch, skip], rng)
+    scratch &= ~dust
+    labels = np.stack([dust, scratch]).astype(np.float32)
+    weight = (~skip).astype(np.float32)[None].repeat(2, 0)
+    feats = defect_net.input_features(np.ascontiguousarray(rgb[..., 0]))
+    return np.ascontiguousarray(feats.transpose(2, 0, 1)), labels, weight
+
+
+def _clean_crop(photos, rng: np.random.Generator) -> np.ndarray:
+    """An undamaged grainy luminance crop (float32 CROP×CROP) as the base recipe makes them."""
+    y = photos[rng.integers(len(photos))]
+    f = rng.uniform(0.5, 1.5)
+    if min(y.shape) * f < CROP + 2:
+        f = (CROP + 2) / min(y.shape)
+    y = cv2.resize(y, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+    r0, c0 = rng.integers(0, y.shape[0] - CROP + 1), rng.integers(0, y.shape[1] - CROP + 1)
+    y = np.ascontiguousarray(np.rot90(y[r0 : r0 + CROP, c0 : c0 + CROP], rng.integers(4)))
+    gamma, lift, gain = rng.uniform(0.7, 1.4), rng.uniform(0.0, 0.2), rng.uniform(0.6, 1.0)
+    y = np.clip(lift + gain * np.clip(y, 0, 1) ** gamma, 0, 1).astype(np.float32)
+    if rng.random() < 0.6:
+        y = cv2.GaussianBlur(y, (0, 0), rng.uniform(0.3, 1.0))
+    if rng.random() < 0.8:
+        y = sd.add_grain(np.repeat(y[..., None], 3, 2), rng.uniform(0.003, 0.03), rng)[..., 0]
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--init", type=Path, default=defect_net.WEIGHTS)
@@ -87,6 +185,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--real-share", type=float, default=0.5)
+    parser.add_argument("--shape-share", type=float, default=0.0)
     parser.add_argument("--minutes", type=float, default=12.0)
     parser.add_argument("--seed", type=int, default=20261203)
     args = parser.parse_args()
@@ -95,6 +194,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     photos = base.load_photos()
     real = load_real()
+    shapes = load_shapes() if args.shape_share > 0 else []
     net = defect_net.build()
     net.load_state_dict({k: v.float() for k, v in load_file(str(args.init)).items()})
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
@@ -103,8 +203,11 @@ def main() -> None:
     for step in range(args.steps):
         xs, ts, ws = [], [], []
         for _ in range(args.batch):
-            if rng.random() < args.real_share:
+            r = rng.random()
+            if r < args.real_share:
                 f, t, w = real_sample(real, rng)
+            elif r < args.real_share + args.shape_share:
+                f, t, w = shape_sample(photos, shapes, rng)
             else:
                 f, t = base.sample(photos, rng, 0.15, 0.35, 0.045)
                 w = np.ones_like(t)

@@ -211,15 +211,7 @@ def _window_features(
     pad_y, pad_x = y.shape[0] % 2, y.shape[1] % 2  # the line detector halves the resolution:
     if pad_y or pad_x:  # keep rows and columns paired
         y = np.pad(y, ((0, pad_y), (0, pad_x)), mode="edge")
-    smooth = cv2.GaussianBlur(y, (0, 0), 0.7, borderType=cv2.BORDER_REFLECT)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (TOPHAT_SIZE, TOPHAT_SIZE))
-    # (in place, one window-size temporary at a time)
-    residual = cv2.morphologyEx(smooth, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REFLECT)
-    np.subtract(smooth, residual, out=residual)  # bright top-hat
-    closed = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REFLECT)
-    np.subtract(closed, smooth, out=closed)  # dark top-hat
-    residual -= closed
-    del closed
+    smooth, residual = _smooth_and_residual(y)
     real = residual[: residual.shape[0] - pad_y, : residual.shape[1] - pad_x]
     scale = _window_noise_scale(real, top, left, *shape)
     if pad_y or pad_x:  # the paired row and column take the scale of the last real ones
@@ -236,6 +228,35 @@ def _window_features(
         evidence = evidence[inside]
         evidence /= np.float32(8.0)
         out[..., channel] = np.tanh(evidence)
+    return out
+
+
+def _smooth_and_residual(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The luminance after a σ 0.7 Gaussian, and its signed top-hat residual (bright minus
+    dark, ``TOPHAT_SIZE`` square), float32 like ``y``."""
+    smooth = cv2.GaussianBlur(y, (0, 0), 0.7, borderType=cv2.BORDER_REFLECT)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (TOPHAT_SIZE, TOPHAT_SIZE))
+    # (in place, one window-size temporary at a time)
+    residual = cv2.morphologyEx(smooth, cv2.MORPH_OPEN, kernel, borderType=cv2.BORDER_REFLECT)
+    np.subtract(smooth, residual, out=residual)  # bright top-hat
+    closed = cv2.morphologyEx(smooth, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REFLECT)
+    np.subtract(closed, smooth, out=closed)  # dark top-hat
+    residual -= closed
+    return smooth, residual
+
+
+def grain_scale(y: np.ndarray, rows: int = 512) -> np.ndarray:
+    """The robust local grain scale (float32 HxW) of luminance ``y`` that the features are
+    normalised by: :func:`local_noise_scale` of the signed top-hat residual, computed in bands
+    of ``rows`` rows (each from ``FEATURE_HALO`` more rows around it), so a big scan needs no
+    full-size temporaries beyond the result; the same as the whole picture's to float rounding."""
+    h, w = y.shape
+    out = np.empty((h, w), np.float32)
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        top, bottom = max(0, y0 - FEATURE_HALO), min(h, y1 + FEATURE_HALO)
+        residual = _smooth_and_residual(y[top:bottom])[1]
+        out[y0:y1] = _window_noise_scale(residual, top, 0, h, w)[y0 - top : y1 - top]
     return out
 
 

@@ -73,10 +73,16 @@ def _propose_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -
         f"Damage to fill: {taken} region{'s' if taken != 1 else ''},"
         f" {100 * float(chosen.mean()):.3f} % of the pixels."
     )
+    held = sum(r.held for r in found.regions) if params.get("fill", "confident") != "all" else 0
     if left:
         message += (
             f" {left} less certain region{'s' if left != 1 else ''} left unfilled"
             " (detect-defects proposes them for review)."
+        )
+    if held:
+        message += (
+            f" {held} of them {'were' if held != 1 else 'was'} confident but past the one-step"
+            f" cap of {100 * defects.ONE_STEP_CAP:g} % of the picture: check them before filling."
         )
     ctx.progress.notice(message)
     return layers.replace(mask=chosen)

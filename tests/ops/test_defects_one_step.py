@@ -1,0 +1,145 @@
+"""What one-step ``remove-defects`` may fill without review: the shape tests and the cap.
+
+The probability maps here are drawn by hand, so each test isolates one rule of
+``photofix.ops.defects._shape_evidence`` / ``_cap_one_step`` from what DefectNet would say."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import cv2
+import numpy as np
+
+from benchmarks import synthetic_defects as sd
+from photofix.core.imageio import load_image
+from photofix.core.mask import grow
+from photofix.inference.progress import Progress
+from photofix.ops import REGISTRY, Layers, OpContext, run_operation
+from photofix.ops import defects as D
+from photofix.resources import sample_scan
+
+
+def _flat(h: int, w: int, sigma: float, seed: int = 0, blur: float = 0.5) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    g = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), blur)
+    y = 0.5 + g * (sigma / max(float(g.std()), 1e-6))
+    return np.repeat(np.clip(y, 0, 1)[..., None], 3, 2).astype(np.float32)
+
+
+def _prob(h: int, w: int) -> np.ndarray:
+    return np.zeros((h, w, 2), np.float32)
+
+
+def test_a_speck_at_grain_level_is_not_filled_but_a_crisp_one_is() -> None:
+    """Both specks sit on a locally flat ring (so the ring test alone would pass both); only the
+    one far above the print's grain is confident."""
+    image = _flat(128, 128, 0.03, blur=1.2)  # clumpy grain
+    prob = _prob(128, 128)
+    for cx, contrast in ((40, 0.04), (88, 0.4)):
+        image[60:69, cx - 4 : cx + 5] = 0.5  # a locally flat surround
+        image[63:66, cx - 1 : cx + 2] = 0.5 + contrast
+        prob[63:66, cx - 1 : cx + 2, 0] = 0.99
+    found = D.regions_from_probabilities(image, prob, kinds=("dust",))
+    by_x = {r.box[0]: r for r in found.regions}
+    assert set(by_x) == {39, 87}, by_x
+    assert not by_x[39].confident and by_x[39].confidence < 0.6, by_x[39]
+    assert by_x[87].confident, by_x[87]
+
+
+def _line_image(h: int, w: int, y0: int, y1: int) -> np.ndarray:
+    """A dark vertical line 3 px wide at x 98-100 from row y0 to y1 on flat grain."""
+    image = _flat(h, w, 0.01)
+    image[y0:y1, 98:101] = 0.15
+    return image
+
+
+def test_a_line_that_goes_on_past_what_was_found_is_left_for_review() -> None:
+    """A pole (or a scratch only partly found): the detection covers rows 80-160 of a line
+    that runs the whole height. The same detection of a line that ends there is filled."""
+    prob = _prob(240, 200)
+    prob[80:160, 97:102, 1] = 0.99
+    pole = D.regions_from_probabilities(_line_image(240, 200, 0, 240), prob, kinds=("scratches",))
+    whole = D.regions_from_probabilities(_line_image(240, 200, 80, 160), prob, kinds=("scratches",))
+    assert len(pole.regions) == len(whole.regions) == 1
+    assert whole.regions[0].confident, whole.regions[0]
+    assert not pole.regions[0].confident and pole.regions[0].confidence <= 0.6, pole.regions[0]
+
+
+def test_a_short_line_is_left_for_review() -> None:
+    """A line of 60 px on a picture 1 000 px long (a post, a stick) is short of a tenth of the
+    long side; the same line on a 400-px picture is not."""
+    for w, confident in ((1000, False), (400, True)):
+        image = _flat(240, w, 0.01)
+        image[90:150, 98:101] = 0.15
+        prob = _prob(240, w)
+        prob[90:150, 97:102, 1] = 0.99
+        (region,) = D.regions_from_probabilities(image, prob, kinds=("scratches",)).regions
+        assert region.confident == confident, (w, region)
+
+
+def test_one_step_fills_at_most_the_cap_and_says_so() -> None:
+    """Crisp specks of 3 px every 16 px (about 9 % of the picture once grown): one step fills
+    the most confident up to the cap (5 %, grown) and holds back the rest."""
+    image = _flat(200, 200, 0.01)
+    prob = _prob(200, 200)
+    for y in range(4, 200, 16):
+        for x in range(4, 200, 16):
+            image[y : y + 3, x : x + 3] = 0.95
+            prob[y : y + 3, x : x + 3, 0] = 0.99
+    found = D.regions_from_probabilities(image, prob, kinds=("dust",))
+    held = [r for r in found.regions if r.held]
+    assert held and all(r.confidence >= D.CONFIDENT["dust"] for r in held)
+    assert grow(found.confident_mask(), 1).mean() <= D.ONE_STEP_CAP
+    assert grow(found.confident_mask(), 1).mean() > 0.8 * D.ONE_STEP_CAP
+
+
+def test_the_cap_note_reaches_the_user(monkeypatch) -> None:
+    image = _flat(200, 200, 0.01)
+    prob = _prob(200, 200)
+    for y in range(4, 200, 16):
+        for x in range(4, 200, 16):
+            image[y : y + 3, x : x + 3] = 0.95
+            prob[y : y + 3, x : x + 3, 0] = 0.99
+    monkeypatch.setattr(D, "defect_probabilities", lambda im, progress=None: prob)
+    notes: list[str] = []
+    op = REGISTRY.get("remove-defects")
+    ctx = OpContext(Progress(notice_callback=notes.append))
+    result = run_operation(op, Layers(image), op.resolve({"engine": "fast"}), ctx)
+    assert result.mask.mean() <= D.ONE_STEP_CAP
+    assert any("past the one-step cap of 5 %" in n for n in notes), notes
+
+
+def test_one_step_still_fills_the_sample_scans_damage() -> None:
+    """The bundled sample's dust, scratches and crease (rebuilt by its recipe): what one-step
+    remove-defects fills covers most of them (measured 0.64 of the damage, precision 0.97,
+    the same as before the shape tests: 0.64 / 0.97)."""
+    from skimage import data
+
+    path = sample_scan().parent / "make_sample.py"
+    spec = importlib.util.spec_from_file_location("make_sample", path)
+    assert spec is not None and spec.loader is not None
+    make_sample = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_sample)
+    _, truth = make_sample.degrade_with_truth(data.astronaut())
+    found = D.find_regions(load_image(sample_scan()).rgb)
+    filled = found.confident_mask()
+    covered = (truth & grow(filled, 2)).sum() / truth.sum()
+    precision = (filled & grow(truth, 2)).sum() / filled.sum()
+    assert covered > 0.6 and precision > 0.9, (covered, precision)
+
+
+def test_one_step_keeps_most_of_what_it_filled_on_synthetic_damage(photos) -> None:
+    """Grainy crops with synthetic dust and scratches: what one step fills keeps most of the
+    damage it filled before the shape tests (measured: 0.13 of it before, 0.09 after; the loss
+    is the specks over the cat's fur, as busy as they are, which the grain test leaves for
+    review; the scratches over the fur were not confident before either)."""
+    rng = np.random.default_rng(5)
+    covered, truth_px = 0, 0
+    for name in ("chelsea", "coffee"):
+        clean = sd.add_grain(photos[name][:256, :256].copy(), 0.015, rng)
+        for add in (sd.add_dust, sd.add_scratches):
+            damaged, truth = add(clean, rng)
+            filled = D.find_regions(damaged).confident_mask()
+            covered += (truth & grow(filled, 2)).sum()
+            truth_px += truth.sum()
+    assert covered / truth_px > 0.07, covered / truth_px
