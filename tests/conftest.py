@@ -24,3 +24,20 @@ def photos() -> dict[str, np.ndarray]:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+def sample_scan_truth() -> np.ndarray:
+    """The bundled sample scan's damage (bool H×W), rebuilt by its recipe
+    (resources/samples/make_sample.py) from the photograph it degrades."""
+    import importlib.util
+
+    from skimage import data
+
+    from photofix.resources import sample_scan
+
+    path = sample_scan().parent / "make_sample.py"
+    spec = importlib.util.spec_from_file_location("make_sample", path)
+    assert spec is not None and spec.loader is not None
+    make_sample = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_sample)
+    return make_sample.degrade_with_truth(data.astronaut())[1]

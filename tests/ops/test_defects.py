@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import cv2
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from photofix.inference.progress import Progress
 from photofix.ops import REGISTRY, Layers, run_operation
 from photofix.ops.defects import detect_defects, ridge_share, scratch_mask
 from photofix.resources import sample_scan
+from tests.conftest import sample_scan_truth
 
 # Regression guards below what the shipped weights reach on this held-out crop (measured with
 # the previous weights: scratches P 0.80-0.94, R 0.20-0.63 by tone; dust P 0.96, R 0.82). The
@@ -73,14 +72,7 @@ def test_finds_damage_on_a_soft_scan(print_scan, kind) -> None:
 def test_finds_the_damage_of_the_bundled_sample_scan() -> None:
     """What a newcomer tries first: the dust, scratches and crease of the sample scan, found
     where its recipe put them (rebuilt by resources/samples/make_sample.py)."""
-    from skimage import data
-
-    path = sample_scan().parent / "make_sample.py"
-    spec = importlib.util.spec_from_file_location("make_sample", path)
-    assert spec is not None and spec.loader is not None
-    make_sample = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_sample)
-    _, truth = make_sample.degrade_with_truth(data.astronaut())
+    truth = sample_scan_truth()
     score = prf(counts(detect_defects(load_image(sample_scan()).rgb), truth))
     assert score["precision"] > PRECISION_BAR and score["recall"] > SAMPLE_RECALL_BAR, score
 

@@ -5,8 +5,6 @@ The probability maps here are drawn by hand, so each test isolates one rule of
 
 from __future__ import annotations
 
-import importlib.util
-
 import cv2
 import numpy as np
 
@@ -17,6 +15,7 @@ from photofix.inference.progress import Progress
 from photofix.ops import REGISTRY, Layers, OpContext, run_operation
 from photofix.ops import defects as D
 from photofix.resources import sample_scan
+from tests.conftest import sample_scan_truth
 
 
 def _flat(h: int, w: int, sigma: float, seed: int = 0, blur: float = 0.5) -> np.ndarray:
@@ -77,15 +76,21 @@ def test_a_short_line_is_left_for_review() -> None:
         assert region.confident == confident, (w, region)
 
 
-def test_one_step_fills_at_most_the_cap_and_says_so() -> None:
-    """Crisp specks of 3 px every 16 px (about 9 % of the picture once grown): one step fills
-    the most confident up to the cap (5 %, grown) and holds back the rest."""
+def _speck_grid() -> tuple[np.ndarray, np.ndarray]:
+    """A flat print with crisp 3-px specks every 16 px, and DefectNet-like probabilities."""
     image = _flat(200, 200, 0.01)
     prob = _prob(200, 200)
     for y in range(4, 200, 16):
         for x in range(4, 200, 16):
             image[y : y + 3, x : x + 3] = 0.95
             prob[y : y + 3, x : x + 3, 0] = 0.99
+    return image, prob
+
+
+def test_one_step_fills_at_most_the_cap_and_says_so() -> None:
+    """Crisp specks of 3 px every 16 px (about 9 % of the picture once grown): one step fills
+    the most confident up to the cap (5 %, grown) and holds back the rest."""
+    image, prob = _speck_grid()
     found = D.regions_from_probabilities(image, prob, kinds=("dust",))
     held = [r for r in found.regions if r.held]
     assert held and all(r.confidence >= D.CONFIDENT["dust"] for r in held)
@@ -94,12 +99,7 @@ def test_one_step_fills_at_most_the_cap_and_says_so() -> None:
 
 
 def test_the_cap_note_reaches_the_user(monkeypatch) -> None:
-    image = _flat(200, 200, 0.01)
-    prob = _prob(200, 200)
-    for y in range(4, 200, 16):
-        for x in range(4, 200, 16):
-            image[y : y + 3, x : x + 3] = 0.95
-            prob[y : y + 3, x : x + 3, 0] = 0.99
+    image, prob = _speck_grid()
     monkeypatch.setattr(D, "defect_probabilities", lambda im, progress=None: prob)
     notes: list[str] = []
     op = REGISTRY.get("remove-defects")
@@ -113,14 +113,7 @@ def test_one_step_still_fills_the_sample_scans_damage() -> None:
     """The bundled sample's dust, scratches and crease (rebuilt by its recipe): what one-step
     remove-defects fills covers most of them (measured 0.64 of the damage, precision 0.97,
     the same as before the shape tests: 0.64 / 0.97)."""
-    from skimage import data
-
-    path = sample_scan().parent / "make_sample.py"
-    spec = importlib.util.spec_from_file_location("make_sample", path)
-    assert spec is not None and spec.loader is not None
-    make_sample = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_sample)
-    _, truth = make_sample.degrade_with_truth(data.astronaut())
+    truth = sample_scan_truth()
     found = D.find_regions(load_image(sample_scan()).rgb)
     filled = found.confident_mask()
     covered = (truth & grow(filled, 2)).sum() / truth.sum()
