@@ -31,9 +31,11 @@ import cv2
 import numpy as np
 
 from photofix.core.errors import OperationError
+from photofix.core.recipe import ModelUse, current_facts
 from photofix.inference.progress import Progress
 from photofix.inference.tiling import run_tiled
 from photofix.models import defect_net
+from photofix.models.spec import weights_sha256
 from photofix.ops.registry import Layers, OpContext, Operation, Param
 
 KINDS = ("dust", "scratches", "tears")
@@ -94,7 +96,7 @@ def defect_probabilities(image: np.ndarray, progress: Progress | None = None) ->
     progress.update(0.0, "Measuring grain and lines")
     # computed tile by tile, so the four feature maps are never held whole
     features = defect_net.TiledFeatures(image)
-    return run_tiled(
+    prob = run_tiled(
         features,  # type: ignore[arg-type]  # sliced like an array
         _runner("cpu"),
         tile=TILE,
@@ -102,6 +104,22 @@ def defect_probabilities(image: np.ndarray, progress: Progress | None = None) ->
         context=defect_net.CONTEXT,
         out_channels=len(defect_net.CHANNELS),
         progress=progress,
+    )
+    _record_detector()
+    return prob
+
+
+def _record_detector() -> None:
+    """Tell the step being recorded (if any) that DefectNet ran: its id, weights' SHA-256 and
+    licence, on the CPU in float32, with the tile size the tiler used."""
+    facts = current_facts()
+    if facts is None:
+        return
+    tiling = facts.take_tiling()
+    spec = defect_net.SPEC
+    tile = tiling[0] if tiling is not None else TILE
+    facts.model(
+        ModelUse(spec.id, spec.task, weights_sha256(spec), spec.licence, "cpu", "float32", tile)
     )
 
 

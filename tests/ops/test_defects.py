@@ -11,7 +11,7 @@ from benchmarks.bench_defects import counts, prf
 from photofix.core.errors import Cancelled, OperationError
 from photofix.core.imageio import load_image
 from photofix.inference.progress import Progress
-from photofix.ops import REGISTRY, Layers, run_operation
+from photofix.ops import REGISTRY, Layers, OpContext, run_operation
 from photofix.ops.defects import detect_defects, ridge_share, scratch_mask
 from photofix.resources import sample_scan
 from tests.conftest import sample_scan_truth
@@ -186,3 +186,20 @@ def test_tiled_features_are_the_whole_pictures(shape) -> None:
         y0, x0 = max(0, min(y0, h - 1)), max(0, min(x0, w - 1))
         tile = tiled[y0 : y0 + size, x0 : x0 + size]
         np.testing.assert_allclose(tile, whole[y0 : y0 + size, x0 : x0 + size], atol=2e-5)
+
+
+def test_the_step_record_names_the_detector_and_its_weights() -> None:
+    """A detection step's record says which network ran: DefectNet, with its weights' SHA-256
+    (that of the shipped file) and licence, where and at what tile size."""
+    import hashlib
+
+    from photofix.models import defect_net
+    from photofix.ops.steps import StepRequest, run_step
+
+    image = np.random.default_rng(0).random((96, 128, 3)).astype(np.float32)
+    for name in ("detect-defects", "remove-defects"):
+        record = run_step(StepRequest(REGISTRY.get(name)), Layers(image), OpContext()).record
+        (model,) = record.to_dict()["models"]
+        shipped = hashlib.sha256(defect_net.WEIGHTS.read_bytes()).hexdigest()
+        assert (model["id"], model["sha256"], model["device"]) == ("defect-net", shipped, "cpu")
+        assert "GPL" in model["licence"] and model["tile"] == 128
