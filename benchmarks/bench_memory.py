@@ -75,13 +75,15 @@ def scan_like_tiff(path: Path, width: int, height: int) -> None:
     tifffile.imwrite(path, np.concatenate(rows), photometric="rgb", metadata=None)
 
 
-def jpeg_bomb(path: Path, side: int = 15000) -> None:
+def jpeg_bomb(path: Path, side: int = 15000) -> Path:
+    """A real 64 × 64 JPEG (~700 bytes) whose frame header says ``side`` × ``side``."""
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), (100, 120, 140)).save(buffer, "JPEG")
     data = bytearray(buffer.getvalue())
     sof = data.find(b"\xff\xc0")
     struct.pack_into(">HH", data, sof + 5, side, side)
     path.write_bytes(bytes(data))
+    return path
 
 
 def main() -> None:

@@ -4,7 +4,6 @@ resize and saving keep their scratch memory small; running out of memory is one 
 
 from __future__ import annotations
 
-import io
 import json
 import struct
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from benchmarks.bench_memory import jpeg_bomb
 from photofix.core import imageio
 from photofix.ops import fade, resize
 from tests.safety.conftest import snapshot, write_png
@@ -49,17 +49,6 @@ def measured(*args: object, cwd: Path) -> tuple[int, int, str]:
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def jpeg_bomb(path: Path, side: int = 15000) -> Path:
-    """A real 64 × 64 JPEG (~700 bytes) whose frame header says ``side`` × ``side``."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 64), (100, 120, 140)).save(buffer, "JPEG")
-    data = bytearray(buffer.getvalue())
-    sof = data.find(b"\xff\xc0")
-    struct.pack_into(">HH", data, sof + 5, side, side)
-    path.write_bytes(bytes(data))
-    return path
 
 
 def png_bomb(path: Path, side: int = 15000) -> Path:
