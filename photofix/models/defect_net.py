@@ -69,7 +69,9 @@ def _block_grid(n: int) -> tuple[int, int, int]:
     return size, count, (n - count * size) // 2
 
 
-def _bilinear_taps(n_out: int, n_in: int, lo: int = 0, hi: int | None = None):
+def _bilinear_taps(
+    n_out: int, n_in: int, lo: int = 0, hi: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For output positions ``lo..hi`` of a bilinear resize from ``n_in`` to ``n_out`` samples
     (OpenCV's INTER_LINEAR convention: pixel centres aligned, ends clamped): the lower tap's
     index and its float32 weight, and the upper tap's weight."""
