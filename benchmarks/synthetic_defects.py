@@ -93,6 +93,70 @@ def add_scratches(
     return out, gt
 
 
+def _crack_path(
+    rng: np.random.Generator, start: np.ndarray, angle: float, length: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A jagged crack path (N x 2, x/y) from ``start``: its heading bends slowly and jitters
+    step by step (as paper and gelatin break), and the headings along it."""
+    step = 1.5
+    n = max(int(length / step), 2)
+    jag = rng.uniform(0.15, 0.6)  # radians of step-to-step jitter
+    heading = angle + np.cumsum(rng.normal(0.0, 0.04, n)) + rng.normal(0.0, jag, n)
+    xy = start + np.cumsum(np.stack([np.cos(heading), np.sin(heading)], 1) * step, 0)
+    return xy, heading
+
+
+def add_cracks(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    coverage: float | None = None,
+    span: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Crack networks like those of real prints: jagged paths that branch (up to two levels),
+    1-6 px wide with the width varying along them, paper-white or dark, from faint to full
+    contrast, soft or crisp, until ``coverage`` (default: random 1-4 %) of the area is hit.
+
+    ``span``: a network's main crack is 0.3-1 × this long (default: the picture's long side).
+    Ground truth: where the crack is visible (see :func:`_apply`) and covers over a quarter of
+    the pixel."""
+    h, w = image.shape[:2]
+    coverage = rng.uniform(0.01, 0.04) if coverage is None else coverage
+    span = span or max(h, w)
+    out, gt = image.copy(), np.zeros((h, w), bool)
+    shift = 3
+    for _ in range(40):
+        if gt.mean() >= coverage:
+            break
+        canvas = np.zeros((h, w), np.uint8)
+        width = float(rng.choice([1, 1.5, 2, 2, 3, 3, 4, 6]))
+        centre = np.array([rng.uniform(0, w), rng.uniform(0, h)])
+        length = rng.uniform(0.3, 1.0) * span
+        angle = rng.uniform(0, 2 * np.pi)
+        start = centre - length / 2 * np.array([np.cos(angle), np.sin(angle)])
+        todo = [(start, angle, length, width, 0)]
+        while todo:
+            p0, a, ln, wd, depth = todo.pop()
+            xy, heading = _crack_path(rng, p0, a, ln)
+            for i in range(0, len(xy) - 1, 8):  # the width wanders along the crack
+                piece = (xy[i : i + 9] * (1 << shift)).round().astype(np.int32)
+                thick = max(1, round(wd * rng.uniform(0.6, 1.3)))
+                cv2.polylines(canvas, [piece], False, 255, thick, cv2.LINE_AA, shift)
+            if depth < 2:
+                for j in rng.integers(0, len(xy), rng.poisson(ln / 80)):
+                    turn = rng.choice([-1.0, 1.0]) * rng.uniform(0.4, 1.4)
+                    todo.append((xy[j], heading[j] + turn, ln * rng.uniform(0.15, 0.6),
+                                 max(1.0, wd * rng.uniform(0.5, 1.0)), depth + 1))  # fmt: skip
+        alpha = canvas.astype(np.float32) / 255.0
+        if rng.random() < 0.5:
+            alpha = cv2.GaussianBlur(alpha, (0, 0), rng.uniform(0.3, 0.9))
+        alpha *= rng.uniform(0.35, 1.0)  # faint to full contrast
+        bright = rng.random() < 0.65
+        value = rng.uniform(0.7, 1.0) if bright else rng.uniform(0.0, 0.3)
+        out, visible = _apply(out, alpha, np.float32(value))
+        gt |= visible & (alpha > 0.25)
+    return out, gt
+
+
 def add_dust(
     image: np.ndarray, rng: np.random.Generator, count: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +192,39 @@ def add_dust(
         out[ys, xs] = patch
         gt[ys, xs] |= visible & (a > 0.25)
     return out, gt
+
+
+def add_foxing(
+    image: np.ndarray, rng: np.random.Generator, count: int | None = None, brown: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Foxing and spots: soft, irregular blotches 0.4-3 % of the long side across, darker than
+    the print (by 15-45 %) and, with ``brown``, rust-brown (the blue channel darkens most).
+    Ground truth: where the spot is visible (see :func:`_apply`)."""
+    h, w = image.shape[:2]
+    long_side = max(h, w)
+    count = int(rng.integers(4, 16)) if count is None else count
+    out, gt = image.copy(), np.zeros((h, w), bool)
+    tint = np.array([0.92, 0.72, 0.5] if brown else [0.75, 0.75, 0.75], np.float32)
+    for _ in range(count):
+        r = rng.uniform(0.002, 0.015) * long_side
+        size = int(6 * r) | 1
+        yy, xx = np.mgrid[:size, :size].astype(np.float32) - size // 2
+        ang = np.arctan2(yy, xx)
+        wobble = 1 + 0.25 * np.sin(3 * ang + rng.uniform(0, 6)) + 0.15 * np.sin(5 * ang)
+        dist = np.hypot(xx, yy) / (r * wobble)
+        alpha = np.clip(1.5 - dist, 0, 1) ** 1.5 * rng.uniform(0.35, 0.9)
+        cx, cy = int(rng.uniform(0, w)), int(rng.uniform(0, h))
+        x0, y0 = cx - size // 2, cy - size // 2
+        ys, xs = slice(max(y0, 0), min(y0 + size, h)), slice(max(x0, 0), min(x0 + size, w))
+        if ys.stop <= ys.start or xs.stop <= xs.start:
+            continue
+        a = alpha[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0]
+        region = out[ys, xs]
+        spotted = region * (1 - a[..., None] * (1 - tint))
+        visible = np.abs(spotted - region).max(axis=2) > VISIBLE
+        out[ys, xs] = spotted
+        gt[ys, xs] |= visible & (a > 0.15)
+    return out.astype(np.float32), gt
 
 
 def add_tear(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

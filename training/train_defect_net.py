@@ -91,6 +91,7 @@ def sample(
     clean: float = 0.0,
     scanned: float = 0.0,
     grain_max: float = 0.03,
+    cracks: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One training pair: features 4×CROP×CROP and labels 2×CROP×CROP (dust, scratches)."""
     y = photos[rng.integers(len(photos))]
@@ -120,6 +121,9 @@ def sample(
     damaged = clean <= 0 or rng.random() >= clean  # (no draw at 0: old recipes replay exactly)
     if damaged and rng.random() < 0.55:
         img, scratch = sd.add_scratches(img, rng, rng.uniform(0.005, 0.06), span=512)
+    if cracks > 0 and damaged and rng.random() < cracks:  # (no draw at 0, as above)
+        img, crack = sd.add_cracks(img, rng, rng.uniform(0.01, 0.06), span=256)
+        scratch |= crack
     if damaged and rng.random() < 0.55:
         img, dust = sd.add_dust(img, rng, int(rng.integers(2, 30)))
     if scanned > 0 and rng.random() < scanned:  # (no draw at 0: old recipes replay exactly)
@@ -154,6 +158,9 @@ def main() -> None:
         help="share of crops blurred (and JPEG-compressed) after the damage, as a scan is",
     )
     parser.add_argument("--grain-max", type=float, default=0.03, help="strongest film grain σ")
+    parser.add_argument(
+        "--cracks", type=float, default=0.0, help="share of damaged crops given crack networks"
+    )
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -194,7 +201,8 @@ def build_and_train(photos, rng, args):
     running = 0.0
     for step in range(args.steps):
         batch = [
-            sample(photos, rng, args.clean, args.scanned, args.grain_max) for _ in range(args.batch)
+            sample(photos, rng, args.clean, args.scanned, args.grain_max, args.cracks)
+            for _ in range(args.batch)
         ]
         x = torch.from_numpy(np.stack([b[0] for b in batch]))
         t = torch.from_numpy(np.stack([b[1] for b in batch]))

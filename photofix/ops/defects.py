@@ -1,4 +1,5 @@
-"""``detect-defects``: a proposed damage mask (dust, scratches, tears) for the user to edit.
+"""``detect-defects``: a proposed damage mask (dust, scratches, tears, spots) for the user to
+edit.
 
 Everything works on the luminance of the print, so gray, sepia and colour scans are treated
 alike. Dust and scratches come from DefectNet (:mod:`photofix.models.defect_net`): classical
@@ -14,7 +15,9 @@ classical way:
   picture: along most of their length the print just beside them, on both sides, is alike and
   differs from the line itself (a scratch lies over the picture). The rim of a cup, the edge of
   a helmet or an eyelid is a step between two different regions and is dropped;
-* tears (opt-in, classical): large, flat, paper-white or black regions touching the border.
+* tears (opt-in, classical): large, flat, paper-white or black regions touching the border;
+* spots (opt-in, classical, :mod:`photofix.ops.spots`): foxing, mould and water spots: round,
+  soft, darker blotches larger than dust; only clearly brown, isolated ones are confident.
 
 The mask is tight (the visible damage); ``remove-defects`` grows it by a pixel before filling so
 the soft edges of a scratch go too.
@@ -37,8 +40,9 @@ from photofix.inference.tiling import run_tiled
 from photofix.models import defect_net
 from photofix.models.spec import weights_sha256
 from photofix.ops.registry import Layers, OpContext, Operation, Param
+from photofix.ops.spots import patterned, spot_regions
 
-KINDS = ("dust", "scratches", "tears")
+KINDS = ("dust", "scratches", "tears", "spots")
 DEFAULT_KINDS = ("dust", "scratches")
 
 THRESHOLD = 0.5  # probability for a seed at the default sensitivity; growing goes to half of it
@@ -49,7 +53,7 @@ RIDGE_RATIO = 1.0  # a line pixel is a ridge when it differs from both sides mor
 RIDGE_SHARE = 0.5  # a scratch must be a ridge along at least this share of its centre line
 TILE = 512
 # a region is confident (filled by one-step remove-defects) from this peak probability on
-CONFIDENT = {"dust": 0.9, "scratches": 0.9, "tears": 0.0}
+CONFIDENT = {"dust": 0.9, "scratches": 0.9, "tears": 0.0, "spots": 0.9}
 ISOLATION_FULL = 4.0  # ring standard deviations a region must stand out by to keep its peak
 ISOLATION_FLOOR = 0.01  # luminance: a perfectly flat ring does not divide by zero
 PIECE_CELL = 24  # px: long regions are judged piece by piece on cells of this size
@@ -255,9 +259,10 @@ def tear_mask(image: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Region:
     """One detected damage region: its label in :attr:`DefectRegions.labels`, its kind
-    (``dust``, ``scratches`` or ``tears``), bounding box ``(x0, y0, x1, y1)`` (exclusive end),
-    area in pixels and confidence in [0, 1] (the highest network probability inside it, lowered
-    by the tests of :func:`_add_regions`; a tear, asked for by name, is 1). ``confident``
+    (``dust``, ``scratches``, ``tears`` or ``spots``), bounding box ``(x0, y0, x1, y1)``
+    (exclusive end), area in pixels and confidence in [0, 1] (the highest network probability
+    inside it, lowered by the tests of :func:`_add_regions`; a tear, asked for by name, is 1; a
+    spot's comes from its colour, :mod:`photofix.ops.spots`). ``confident``
     regions are those one-step ``remove-defects`` fills; ``held`` ones were confident but over
     the one-step cap (:func:`_cap_one_step`).
     """
@@ -428,7 +433,9 @@ def _shape_evidence(
     may fill without review (float64, in [0, 1]); it multiplies the confidence.
 
     * dust: its contrast against its ring in local grain scales (:func:`grain_contrast`), full
-      from ``GRAIN_CONTRAST``: grain, halftone dots and soft highlights are a few scales;
+      from ``GRAIN_CONTRAST``: grain, halftone dots and soft highlights are a few scales; and
+      a speck on a lattice of look-alikes (:func:`photofix.ops.spots.patterned`: balusters,
+      buttons, studs, a wall's holes) is picture content, so it scores 0;
     * scratches: a line whose ridge goes on past its ends (:func:`line_continuation` ≥
       ``CONTINUES``) was only partly found, or is a pole, railing or rim of the picture, so it
       scales down by ``CONTINUES / continuation``; and a line shorter than ``MIN_LINE_SHARE``
@@ -439,6 +446,10 @@ def _shape_evidence(
     out = np.ones(n)
     if kind == "dust" and scale is not None:
         out = np.clip(grain_contrast(luma, comp, n, scale) / GRAIN_CONTRAST, 0.0, 1.0)
+        if n > 3:
+            centres = stats[1:, :2] + stats[1:, 2:4] / 2.0
+            sizes = np.maximum(stats[1:, 2], stats[1:, 3]).astype(np.float64)
+            out[1:][patterned(centres.astype(np.float64), sizes)] = 0.0
     elif kind == "scratches" and n > 1:
         mean_c, mean_r, _ = _ring_means(luma, comp, n)
         y = cv2.GaussianBlur(luma, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
@@ -523,7 +534,7 @@ def find_regions(
     """The damage regions of ``image`` (float32 HxWx3 in [0, 1]) with their kind and confidence.
 
     ``sensitivity`` in [0, 1]: higher finds fainter damage (and more false alarms); 0.5 is the
-    measured balance. ``kinds``: any of "dust", "scratches", "tears".
+    measured balance. ``kinds``: any of "dust", "scratches", "tears", "spots".
     """
     kinds = tuple(kinds)
     unknown = set(kinds) - set(KINDS)
@@ -548,7 +559,7 @@ def regions_from_probabilities(
     progress: Progress | None = None,
 ) -> DefectRegions:
     """:func:`find_regions` from DefectNet's probabilities ``prob`` (float32 HxWx2, from
-    :func:`defect_probabilities`; None when only tears are asked for)."""
+    :func:`defect_probabilities`; None when only tears or spots are asked for)."""
     kinds = tuple(kinds)
     progress = progress or Progress()
     labels = np.zeros(image.shape[:2], np.int32)
@@ -565,6 +576,10 @@ def regions_from_probabilities(
     if "tears" in kinds:
         progress.check()
         _add_regions(labels, regions, tear_mask(image), "tears", None)
+    if "spots" in kinds:
+        progress.check()
+        spots, spot_confidence = spot_regions(image, sensitivity)
+        _add_regions(labels, regions, spots, "spots", spot_confidence)
     return DefectRegions(labels, _cap_one_step(labels, regions))
 
 
@@ -625,14 +640,14 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
 OPERATION = Operation(
     name="detect-defects",
     title="Find dust and scratches",
-    summary="Propose a mask of dust, scratches (and optionally tears) to check and inpaint.",
+    summary="Propose a mask of dust, scratches (and optionally tears, spots) to check and inpaint.",
     params=(
         Param("sensitivity", "float", 0.5, "higher finds fainter damage", 0.0, 1.0),
         Param(
             "kinds",
             "str",
             ",".join(DEFAULT_KINDS),
-            "what to look for: dust, scratches, tears (comma- or plus-separated)",
+            "what to look for: dust, scratches, tears, spots (foxing) (comma- or plus-separated)",
         ),
     ),
     run=_run,

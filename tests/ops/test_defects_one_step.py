@@ -76,21 +76,27 @@ def test_a_short_line_is_left_for_review() -> None:
         assert region.confident == confident, (w, region)
 
 
-def _speck_grid() -> tuple[np.ndarray, np.ndarray]:
-    """A flat print with crisp 3-px specks every 16 px, and DefectNet-like probabilities."""
+def _speck_field(count: int = 169) -> tuple[np.ndarray, np.ndarray]:
+    """A flat print with ``count`` crisp 3-px specks scattered at random (at least 8 px apart,
+    as dust falls: not on a lattice, which is picture content), and DefectNet-like
+    probabilities."""
     image = _flat(200, 200, 0.01)
     prob = _prob(200, 200)
-    for y in range(4, 200, 16):
-        for x in range(4, 200, 16):
+    rng = np.random.default_rng(3)
+    placed: list[tuple[int, int]] = []
+    while len(placed) < count:
+        y, x = (int(v) for v in rng.integers(2, 195, 2))
+        if all(max(abs(y - a), abs(x - b)) >= 8 for a, b in placed):
+            placed.append((y, x))
             image[y : y + 3, x : x + 3] = 0.95
             prob[y : y + 3, x : x + 3, 0] = 0.99
     return image, prob
 
 
 def test_one_step_fills_at_most_the_cap_and_says_so() -> None:
-    """Crisp specks of 3 px every 16 px (about 9 % of the picture once grown): one step fills
+    """169 crisp specks of 3 px (about 9 % of the picture once grown): one step fills
     the most confident up to the cap (5 %, grown) and holds back the rest."""
-    image, prob = _speck_grid()
+    image, prob = _speck_field()
     found = D.regions_from_probabilities(image, prob, kinds=("dust",))
     held = [r for r in found.regions if r.held]
     assert held and all(r.confidence >= D.CONFIDENT["dust"] for r in held)
@@ -99,7 +105,7 @@ def test_one_step_fills_at_most_the_cap_and_says_so() -> None:
 
 
 def test_the_cap_note_reaches_the_user(monkeypatch) -> None:
-    image, prob = _speck_grid()
+    image, prob = _speck_field()
     monkeypatch.setattr(D, "defect_probabilities", lambda im, progress=None: prob)
     notes: list[str] = []
     op = REGISTRY.get("remove-defects")
@@ -136,3 +142,23 @@ def test_one_step_keeps_most_of_what_it_filled_on_synthetic_damage(photos) -> No
             covered += (truth & grow(filled, 2)).sum()
             truth_px += truth.sum()
     assert covered / truth_px > 0.07, covered / truth_px
+
+
+def test_a_row_of_alike_specks_is_picture_content_not_dust() -> None:
+    """Six alike bright specks 12 px apart in a row (a railing's balusters, a row of buttons):
+    proposed for review but never filled in one step; the same six scattered are."""
+    for layout, expect_filled in (("row", False), ("scattered", True)):
+        image = _flat(160, 200, 0.01)
+        prob = _prob(160, 200)
+        spots = (
+            [(80, 40 + 12 * i) for i in range(6)]
+            if layout == "row"
+            else [(20, 30), (70, 150), (130, 60), (40, 110), (110, 175), (140, 20)]
+        )
+        for y, x in spots:
+            image[y : y + 3, x : x + 3] = 0.95
+            prob[y : y + 3, x : x + 3, 0] = 0.99
+        found = D.regions_from_probabilities(image, prob, kinds=("dust",))
+        assert len(found.regions) == 6, layout
+        filled = [r for r in found.regions if r.confident]
+        assert (len(filled) == 6) if expect_filled else not filled, (layout, filled)
