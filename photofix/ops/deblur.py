@@ -122,7 +122,7 @@ def estimate_psf_params(
     full = {"psf": AUTO, "region": "", **params}
     k, what, source, found = choose_psf(image, full, noise, mask, ctx)
     if source == "free":
-        what += f"; as a straight shake: {found['length']:.1f} px at {found['angle']:.0f}°"
+        what += f", shown as its straight line: {found['length']:.1f} px at {found['angle']:.0f}°"
     return found, k, what
 
 

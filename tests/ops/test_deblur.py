@@ -103,7 +103,7 @@ def test_estimated_blur_comes_back_as_parameters_to_edit(photos) -> None:
     found, k, what = estimate_psf_params(shaken, {"psf": "shake", "region": "0,0,192,192"})
     assert found["psf"] == "motion" and abs(found["length"] - 13) < 3, found
     assert abs((found["angle"] - 30 + 90) % 180 - 90) < 10, found
-    assert "straight shake" in what
+    assert "straight line" in what
     for length, angle in ((5, 0), (13, 75), (21, 160)):
         fit = motion_from_kernel(motion_psf(length, angle))
         assert abs(fit[0] - length) < 0.3 and abs(fit[1] - angle) < 0.1, fit
