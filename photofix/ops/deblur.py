@@ -65,13 +65,16 @@ def _mask_box(mask: np.ndarray | None) -> tuple[int, int, int, int] | None:
 
 def choose_psf(
     image: np.ndarray, params: Mapping[str, Any], noise: float, mask: np.ndarray | None, ctx
-) -> tuple[np.ndarray | None, str, str]:
-    """(kernel or None for "no blur found", a description, "given" | "parametric" | "free")."""
-    from photofix.ops.psf import disk_psf, gaussian_psf
+) -> tuple[np.ndarray | None, str, str, dict[str, Any]]:
+    """(kernel or None for "no blur found", a description, "given" | "parametric" | "free",
+    the estimate as explicit parameters: ``{"psf": "gaussian", "sigma": …}``, disk ``radius``,
+    or for a free kernel the straight motion line with its second moments; ``{}`` for a given
+    kernel or no blur)."""
+    from photofix.ops.psf import disk_psf, gaussian_psf, motion_from_kernel
     from photofix.ops.psf_estimate import estimate_free_kernel, estimate_parametric
 
     if params["psf"] not in (AUTO, "shake"):
-        return psf_from_params(dict(params)), params["psf"], "given"
+        return psf_from_params(dict(params)), params["psf"], "given", {}
     box = None
     if params["region"]:
         box = parse_region(params["region"], image.shape[:2])
@@ -88,14 +91,39 @@ def choose_psf(
         k = estimate_free_kernel(
             image[y : y + h, x : x + w], SHAKE_KERNEL, check=ctx.progress.check
         )
-        return k, f"kernel estimated in region {x},{y},{w},{h} ({k.shape[0]} px)", "free"
+        length, angle = motion_from_kernel(k)
+        found = {"psf": "motion", "length": round(length, 1), "angle": round(angle, 1)}
+        what = f"kernel estimated in region {x},{y},{w},{h} ({k.shape[0]} px)"
+        return k, what, "free", found
     ctx.progress.update(0.02, "Estimating the blur")
     family, size, _ = estimate_parametric(image, noise / 255.0)
     if family == "none":
-        return None, "no blur found", "parametric"
+        return None, "no blur found", "parametric", {}
     if family == "gaussian":
-        return gaussian_psf(size), f"gaussian blur, sigma={size:.2f}", "parametric"
-    return disk_psf(size), f"defocus disk, radius={size:.1f}", "parametric"
+        found = {"psf": "gaussian", "sigma": round(size, 2)}
+        return gaussian_psf(size), f"gaussian blur, sigma={size:.2f}", "parametric", found
+    found = {"psf": "disk", "radius": round(size, 1)}
+    return disk_psf(size), f"defocus disk, radius={size:.1f}", "parametric", found
+
+
+def estimate_psf_params(
+    image: np.ndarray, params: Mapping[str, Any], mask: np.ndarray | None = None, ctx=None
+) -> tuple[dict[str, Any], np.ndarray | None, str]:
+    """What ``psf=auto``/``shake`` would estimate on ``image``, as explicit parameters a form
+    can show and the user can change (see :func:`choose_psf`), the kernel (None: no blur
+    found) and a description. A kernel estimated freely in a region is given as its straight
+    motion line; the description says so."""
+    ctx = ctx or OpContext()
+    noise = params.get("noise", AUTO)
+    if noise == AUTO:
+        from photofix.ops.noise_level import estimate_noise_sigma
+
+        noise = estimate_noise_sigma(image)
+    full = {"psf": AUTO, "region": "", **params}
+    k, what, source, found = choose_psf(image, full, noise, mask, ctx)
+    if source == "free":
+        what += f", shown as its straight line: {found['length']:.1f} px at {found['angle']:.0f}°"
+    return found, k, what
 
 
 def deblur_image(
@@ -151,7 +179,7 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
 
         ctx.progress.update(0.0, "Measuring the noise")
         noise = estimate_noise_sigma(image)
-    k, what, source = choose_psf(image, params, noise, layers.mask, ctx)
+    k, what, source, _ = choose_psf(image, params, noise, layers.mask, ctx)
     if k is None:
         ctx.progress.notice("Deblur: no blur found in the picture; it is left unchanged")
         return layers.replace(image=image.copy())

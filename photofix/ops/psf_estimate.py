@@ -8,7 +8,8 @@ Two estimators:
   own, each ring weighted by the frequencies it holds), as
   ``A·f^−β·|K(f)|² + N`` — a natural image's power-law spectrum seen through the candidate
   kernel plus white noise — over a grid of Gaussian σ and disk radii (the kernels' own discrete
-  OTFs, so a disk's spectral zeros are where the pixels put them). The family and size with the
+  OTFs, so a disk's spectral zeros are where the pixels put them; a disk seen through the
+  photograph's own softness, σ 0.45, as the Gaussians are). The family and size with the
   smallest residual win.
 * :func:`estimate_free_kernel` — any kernel (camera shake), from a region the user selects.
   J. Pan, Z. Hu, Z. Su, M.-H. Yang, "Deblurring Text Images via L0-Regularized Intensity and
@@ -85,7 +86,15 @@ def _kernel_gain(k: np.ndarray, block: int) -> np.ndarray:
 
 
 def estimate_parametric(image: np.ndarray, noise_sigma: float) -> tuple[str, float, float]:
-    """(family, size, residual): ``("gaussian", σ)``, ``("disk", r)`` or ``("none", 0)``.
+    """(family, size, residual) of the best-fitting family; see :func:`fit_families`."""
+    fits = fit_families(image, noise_sigma)
+    fam = min(fits, key=lambda f: fits[f][1])
+    return fam, fits[fam][0], fits[fam][1]
+
+
+def fit_families(image: np.ndarray, noise_sigma: float) -> dict[str, tuple[float, float]]:
+    """Each family's best fit: ``{"none": (0, res), "gaussian": (σ, res), "disk": (r, res)}``
+    (res: Whittle's negative log-likelihood per frequency, lower is better).
 
     ``image`` float [0,1] HxW or HxWx3; ``noise_sigma`` the white-noise σ in [0,1] units
     (e.g. from :func:`photofix.ops.noise_level.estimate_noise_sigma` / 255).
@@ -101,14 +110,18 @@ def estimate_parametric(image: np.ndarray, noise_sigma: float) -> tuple[str, flo
     cnt = np.bincount(np.round(np.sqrt(fy**2 + fx**2) * block).astype(int).ravel())[rings[use]]
     cands: list[tuple[str, float, np.ndarray]] = [("none", 0.0, np.ones(use.sum()))]
     cands += [("gaussian", s, _kernel_gain(gaussian_psf(s), block)[use]) for s in SIGMAS]
-    cands += [("disk", r, _kernel_gain(disk_psf(r), block)[use]) for r in RADII]
+    # a disk is seen through the photograph's own softness too (the Gaussian candidates hold it
+    # in their σ, taken out by _intrinsic): without it a small disk's sharp spectral edge fits
+    # no real picture and r = 2 was taken for a Gaussian
+    soft = _kernel_gain(gaussian_psf(INTRINSIC_SIGMA), block)[use]
+    cands += [("disk", r, _kernel_gain(disk_psf(r), block)[use] * soft) for r in RADII]
     gains = np.stack([np.maximum(c[2], 1e-12) for c in cands])  # C×F
     betas = np.arange(0.8, 4.01, 0.1)
     noise = max(noise_sigma, 0.2 / 255.0) ** 2 * np.array([0.5, 0.7, 1.0, 1.4, 2.0])
     shape = gains[:, None, :] * f[None, None, :] ** -betas[None, :, None]  # C×B×F
     # A from the low frequencies (where neither kernel nor noise matters much), then a grid
     a0 = np.median(np.exp(logp[None, None, :5]) / shape[:, :, :5], axis=2)  # C×B
-    best = (np.inf, None)
+    best = np.full(len(cands), np.inf)
     for n in noise:
         for da in np.exp(np.arange(-2.0, 2.01, 0.1)):
             model = a0[:, :, None] * da * shape + n
@@ -116,11 +129,14 @@ def estimate_parametric(image: np.ndarray, noise_sigma: float) -> tuple[str, flo
             # frequencies as it holds): the marginal likelihood of the blur under a Gaussian
             # power-law image prior plus white noise
             res = (cnt * (pw / model + np.log(model))).sum(axis=2) / cnt.sum()  # C×B
-            i = np.unravel_index(np.argmin(res), res.shape)
-            if res[i] < best[0]:
-                best = (float(res[i]), i[0])
-    fam, size, _ = cands[best[1]]
-    return fam, _intrinsic(fam, size), best[0]
+            best = np.minimum(best, res.min(axis=1))
+    fams = np.array([c[0] for c in cands])
+    out = {}
+    for fam in ("none", "gaussian", "disk"):
+        idx = np.flatnonzero(fams == fam)
+        i = idx[np.argmin(best[idx])]
+        out[fam] = (_intrinsic(fam, cands[i][1]), float(best[i]))
+    return out
 
 
 def _intrinsic(fam: str, size: float) -> float:

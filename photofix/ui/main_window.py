@@ -38,6 +38,7 @@ from photofix.ui.about import show_about
 from photofix.ui.autosave import Autosave
 from photofix.ui.batch_dialog import show_batch_dialog
 from photofix.ui.controller import WorkspaceController
+from photofix.ui.deblur_form import submit_estimate
 from photofix.ui.document_state import DocumentState
 from photofix.ui.file_workflow import (  # noqa: F401  (the names were importable from here)
     FORMAT_OF_SUFFIX,
@@ -472,6 +473,9 @@ class MainWindow(
         self.history.goto_requested.connect(c.goto)
         self.operations.apply_requested.connect(c.apply_operation)
         self.operations.request_changed.connect(c.set_preview_request)
+        self.operations.estimate_requested.connect(
+            lambda request: submit_estimate(c, request, self.operations.show_estimate)
+        )
         self.jobs.cancel_requested.connect(c.cancel_jobs)
         self.view.zoom_changed.connect(self._on_zoom_changed)
         self.view.cursor_moved.connect(self._on_cursor_moved)

@@ -120,6 +120,7 @@ class OperationsPanel(QWidget):
     review_accepted = Signal()
     review_dismissed = Signal()
     split_requested = Signal()  # Apply on split-scan: review the prints in a dialog
+    estimate_requested = Signal(object)  # PreviewRequest: deblur's Estimate (the kernel box)
 
     def __init__(self, registry: OperationRegistry, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -137,6 +138,10 @@ class OperationsPanel(QWidget):
         for op in registry:
             form = ParamForm(op)
             form.changed.connect(self._on_changed)
+            if form.kernel_box is not None:
+                form.kernel_box.estimate_requested.connect(
+                    lambda: self.estimate_requested.emit(self.request())
+                )
             form.setVisible(False)
             forms_layout.addWidget(form)
             self.forms.append(form)
@@ -294,6 +299,13 @@ class OperationsPanel(QWidget):
         for w in (self.strength, self.limit_to_mask, self.feather, self.live_preview):
             w.blockSignals(False)
         self._on_changed()
+
+    def show_estimate(self, found: dict, kernel: object, what: str) -> None:
+        """An estimated blur (deblur): into the deblur form's fields and kernel picture."""
+        form = next(f for f in self.forms if f.kernel_box is not None)
+        form.kernel_box.show_estimate(found, kernel, what)
+        if found:
+            form.set_values(found)
 
     def set_busy(self, busy: bool) -> None:
         self.apply_button.setEnabled(not busy)

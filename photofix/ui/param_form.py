@@ -154,6 +154,16 @@ class ParamField(QWidget):
             e.setText(str(value))
 
 
+# Parameters that mean something only for some values of another: (op, param) → (the other,
+# its values). The others' rows are hidden (deblur's sigma only with psf=gaussian, ...).
+SHOWN_WITH: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
+    ("deblur", "sigma"): ("psf", ("gaussian",)),
+    ("deblur", "radius"): ("psf", ("disk",)),
+    ("deblur", "length"): ("psf", ("motion",)),
+    ("deblur", "angle"): ("psf", ("motion",)),
+    ("deblur", "kernel"): ("psf", ("kernel",)),
+    ("deblur", "region"): ("psf", (AUTO, "shake")),
+}
 # Text parameters that take a comma-separated list from a fixed set: shown as check boxes.
 MULTI_CHOICES: dict[str, tuple[str, ...]] = {"kinds": KINDS}
 # What an unset or automatic parameter means, where "not set" would not say it.
@@ -214,12 +224,29 @@ class ParamForm(QWidget):
             label.setToolTip(param.help)
             layout.addRow(label, field)
             self.fields[param.name] = field
+        # deblur: a picture of the kernel the fields name, and its estimate from the image
+        self.kernel_box = None
+        if op.name == "deblur":
+            from photofix.ui.deblur_form import KernelBox
+
+            self.kernel_box = KernelBox(self.values)
+            self.changed.connect(self.kernel_box.refresh)
+            layout.addRow("blur shape", self.kernel_box)
         # for operations that change the size: what the result will be, in pixels
         self.image_size: tuple[int, int] | None = None
         self.outcome = QLabel()
         self.outcome.setWordWrap(True)
         layout.addRow(self.outcome)
+        self.changed.connect(self._show_relevant)
+        self._show_relevant()
         self._update_outcome()
+
+    def _show_relevant(self) -> None:
+        values = self.values()
+        for (op, name), (other, shown) in SHOWN_WITH.items():
+            if op == self.op.name:
+                row = self.layout().getWidgetPosition(self.fields[name])[0]
+                self.layout().setRowVisible(row, values.get(other) in shown)
 
     def set_image_size(self, size: tuple[int, int] | None) -> None:
         self.image_size = size
@@ -229,6 +256,16 @@ class ParamForm(QWidget):
         text = outcome_text(self.op, self.values(), self.image_size)
         self.outcome.setText(text)
         self.outcome.setVisible(bool(text))
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        """Put ``values`` into their fields (the others stay); ``changed`` is emitted once."""
+        for name, value in values.items():
+            field = self.fields[name]
+            field.blockSignals(True)
+            field.set_value(value)
+            field.blockSignals(False)
+        self.changed.emit()
+        self._update_outcome()
 
     def values(self) -> dict[str, Any]:
         """The parameters as typed values, leaving out the unset ones."""

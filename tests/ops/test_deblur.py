@@ -11,10 +11,10 @@ from scipy import ndimage
 from photofix.__main__ import main
 from photofix.core.errors import OperationError
 from photofix.ops import REGISTRY, Layers, parse_op_spec, run_operation
-from photofix.ops.deblur import deblur_image
+from photofix.ops.deblur import deblur_image, estimate_psf_params
 from photofix.ops.deconv import deconvolve_image, hyper_laplacian
 from photofix.ops.even_light import even_light
-from photofix.ops.psf import disk_psf, gaussian_psf, motion_psf
+from photofix.ops.psf import disk_psf, gaussian_psf, motion_from_kernel, motion_psf
 from photofix.ops.psf_estimate import estimate_parametric
 from photofix.ops.sharpen import sharpen_image
 
@@ -80,6 +80,33 @@ def test_auto_psf_finds_the_gaussian_and_the_disk(photos) -> None:
     soft, _ = blurred(photos["coffee"], disk_psf(4.0), noise=2.0, size=256, top=60, left=200)
     fam, size, _ = estimate_parametric(soft, 2.0 / 255)
     assert fam == "disk" and abs(size - 4.0) < 0.5, (fam, size)
+
+
+def test_auto_psf_tells_a_small_disk_from_a_small_gaussian(photos) -> None:
+    # r = 2 disks were taken for Gaussians before the disks were fitted with the photo's own
+    # softness; a σ 1 Gaussian must stay one
+    for name, top, left in (("astronaut", 40, 120), ("coffee", 90, 180)):
+        soft, _ = blurred(photos[name], disk_psf(2.0), noise=1.0, size=192, top=top, left=left)
+        fam, size, _ = estimate_parametric(soft, 1.0 / 255)
+        assert fam == "disk" and abs(size - 2.0) < 0.3, (name, fam, size)
+        soft, _ = blurred(photos[name], gaussian_psf(1.0), noise=1.0, size=192, top=top, left=left)
+        fam, size, _ = estimate_parametric(soft, 1.0 / 255)
+        assert fam == "gaussian", (name, fam, size)
+
+
+def test_estimated_blur_comes_back_as_parameters_to_edit(photos) -> None:
+    soft, _ = blurred(photos["astronaut"], gaussian_psf(2.0), noise=2.0, size=256, top=40)
+    found, k, what = estimate_psf_params(soft, {"psf": "auto"})
+    assert found["psf"] == "gaussian" and abs(found["sigma"] - 2.0) < 0.35, found
+    assert np.allclose(k, gaussian_psf(found["sigma"]), atol=1e-3) and "gaussian" in what
+    shaken, _ = blurred(photos["astronaut"], motion_psf(13, 30), noise=1.0, size=192, top=40)
+    found, k, what = estimate_psf_params(shaken, {"psf": "shake", "region": "0,0,192,192"})
+    assert found["psf"] == "motion" and abs(found["length"] - 13) < 3, found
+    assert abs((found["angle"] - 30 + 90) % 180 - 90) < 10, found
+    assert "straight line" in what
+    for length, angle in ((5, 0), (13, 75), (21, 160)):
+        fit = motion_from_kernel(motion_psf(length, angle))
+        assert abs(fit[0] - length) < 0.3 and abs(fit[1] - angle) < 0.1, fit
 
 
 def test_deblur_keeps_16_bit(tmp_path, capsys, photos) -> None:

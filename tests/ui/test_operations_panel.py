@@ -30,10 +30,12 @@ def assert_in_sight(window: MainWindow, widgets: list[QWidget], area: QRect) -> 
 
 
 def form_widgets(window: MainWindow) -> list[QWidget]:
-    """The editors of the chosen operation's parameters and their labels."""
+    """The editors of the chosen operation's parameters and their labels (those that mean
+    something with the other values: deblur's sigma only with psf=gaussian)."""
     form = window.operations.current_form()
-    labels = [form.layout().labelForField(field) for field in form.fields.values()]
-    return [*form.fields.values(), *labels]
+    fields = [f for f in form.fields.values() if not f.isHidden()]
+    labels = [form.layout().labelForField(field) for field in fields]
+    return [*fields, *labels]
 
 
 def blend_widgets(window: MainWindow) -> list[QWidget]:
