@@ -23,11 +23,17 @@ Edits, applied in order:
 
 * ``exclude`` (box or polygon, optionally ``only`` one kind): nothing there is damage (real thin
   structure, picture content);
-* ``include`` (box or polygon, kind): all of it is damage of that kind;
+* ``include`` (box, polygon, or ``polyline`` with ``width``, kind): all of it is damage of
+  that kind (a polyline: a hand-traced line, drawn ``width`` px wide);
 * ``threshold`` (box, kind, ``below`` or ``above`` a luminance): those pixels there are damage
   of that kind, e.g. an emulsion loss (black flakes, bare white glass);
 * ``loose`` (box, seed, grow, optional ratio and kind): redo the draft there, more sensitive;
 * ``kind`` (box, kind): the drafted damage there is of this kind;
+* ``ridge`` (box or polygon, ``polarity`` dark or bright, ``seed``, ``grow``, optional ``sigma``,
+  ``min_len``, ``kind``): thin lines there, found by a Hessian ridge filter (the larger
+  eigenvalue at scale ``sigma`` over a robust noise scale, hysteresis), kept where a component
+  is at least ``min_len`` px long; for faint scratches and cracks that the top-hats break into
+  fragments. Marks only clean pixels (kind 0), as crack unless ``kind`` says otherwise;
 * ``ignore`` (box or polygon): not scored either way (a plate's edge, an ambiguous smear);
 * ``checked`` (box): the region that was looked at, at 200 %; where a print has any,
   everything outside them is ``ignore``.
@@ -157,9 +163,36 @@ def restored_difference(path: Path, restored: Path, diff: float) -> np.ndarray:
     return hysteresis(d, diff, diff / 2)
 
 
+def ridge_lines(
+    y: np.ndarray, region: np.ndarray, polarity: str, seed: float, grow: float,
+    sigma: float = 1.2, min_len: int = 20,
+) -> np.ndarray:
+    """Thin dark (or bright) lines in ``region``: the Hessian's larger (dark) or smaller
+    (bright) eigenvalue at scale ``sigma``, over a robust noise scale, with hysteresis; only
+    components whose bounding box is at least ``min_len`` px long on its longer side."""
+    s = cv2.GaussianBlur(y, (0, 0), sigma)
+    dxx = cv2.Sobel(s, cv2.CV_32F, 2, 0, ksize=3)
+    dyy = cv2.Sobel(s, cv2.CV_32F, 0, 2, ksize=3)
+    dxy = cv2.Sobel(s, cv2.CV_32F, 1, 1, ksize=3)
+    tr, det = dxx + dyy, dxx * dyy - dxy * dxy
+    disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0))
+    big, small = tr / 2 + disc, tr / 2 - disc
+    # a dark line: strong positive curvature across it, little along it
+    r = np.maximum(big - np.abs(small), 0) if polarity == "dark" else np.maximum(-small - np.abs(big), 0)
+    scale = noise_scale(big if polarity == "dark" else small, 32)
+    ev = np.where(region, r / scale, 0)
+    found = hysteresis(ev, seed, grow)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(found.astype(np.uint8), 8)
+    keep = np.maximum(stats[:, 2], stats[:, 3]) >= min_len
+    keep[0] = False
+    return keep[labels]
+
+
 def _region(edit: dict, shape: tuple[int, int]) -> np.ndarray:
     out = np.zeros(shape, np.uint8)
-    if "box" in edit:
+    if "polyline" in edit:
+        cv2.polylines(out, [np.int32(edit["polyline"])], False, 1, int(edit.get("width", 2)))
+    elif "box" in edit:
         x0, y0, x1, y1 = edit["box"]
         out[max(0, y0) : y1, max(0, x0) : x1] = 1
     else:
@@ -207,6 +240,12 @@ def draft(entry: dict) -> np.ndarray:
             if "kind" in edit:
                 new[new > 0] = KIND_VALUES[edit["kind"]]
             kind = np.where((kind == 0) & (new > 0), new, kind)
+        elif op == "ridge":
+            extra = ridge_lines(
+                y, region, edit.get("polarity", "dark"), edit["seed"], edit["grow"],
+                edit.get("sigma", 1.2), edit.get("min_len", 20),
+            )
+            kind[extra & (kind == 0)] = KIND_VALUES[edit.get("kind", "crack")]
         elif op == "threshold":  # e.g. an emulsion loss: the dark (or white) pixels there
             level = cv2.GaussianBlur(y, (0, 0), 1.0)
             hit = level < edit["below"] if "below" in edit else level > edit["above"]
