@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -177,19 +178,20 @@ AUTO_TEXT: dict[tuple[str, str], str] = {
 
 
 class _CheckBoxes(QWidget):
-    """One check box per choice; the value is the ticked ones joined by commas."""
+    """One check box per choice, two to a row (so the form stays as narrow as the panel); the
+    value is the ticked ones joined by commas."""
 
     def __init__(self, choices: tuple[str, ...], text: str, changed: Any) -> None:
         super().__init__()
-        layout = QHBoxLayout(self)
+        layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.boxes: dict[str, QCheckBox] = {}
-        for choice in choices:
+        for i, choice in enumerate(choices):
             box = QCheckBox(choice)
             box.toggled.connect(changed)
-            layout.addWidget(box)
+            layout.addWidget(box, i // 2, i % 2)
             self.boxes[choice] = box
-        layout.addStretch(1)
+        layout.setColumnStretch(2, 1)
         self.set_text(text)
 
     def set_text(self, text: str) -> None:
