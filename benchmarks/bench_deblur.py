@@ -20,7 +20,7 @@ Prints, and writes to benchmarks/results/deblur.json (+ deblur_sheet.png, a cont
     band (image minus that low-pass) before and after.
 
 Usage: nice -n 10 .venv/bin/python benchmarks/bench_deblur.py [--quick] [--big] [--calibrate]
-       [--even-light] [--auto-parametric]
+       [--even-light] [--auto-parametric] [--shake]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from photofix.ops.deblur import ESTIMATED_KERNEL_MU, deblur_image
 from photofix.ops.even_light import even_light
 from photofix.ops.noise_level import estimate_noise_sigma
 from photofix.ops.psf import disk_psf, gaussian_psf, kernel_picture, motion_psf
-from photofix.ops.psf_estimate import estimate_free_kernel, estimate_parametric
+from photofix.ops.psf_estimate import estimate_free_kernel, estimate_parametric, estimate_shake
 
 RESULTS = Path(__file__).parent / "results"
 CROP = 192
@@ -124,9 +124,15 @@ def skimage_baselines(y, k, seed):
 
 
 def ours_auto(y, family, noise):
-    if family == "motion":
-        ke = estimate_free_kernel(y, 31)
-        return deblur_image(y, ke, noise=noise, estimated=True), ke, "free"
+    if family == "motion":  # as psf=shake with the whole crop as the region
+
+        def deconvolve(region, kk):
+            return deblur_image(region, kk, noise=noise, estimated=True)
+
+        ke, kind = estimate_shake(y, deconvolve, 31)
+        if ke is None:
+            return y.copy(), np.ones((1, 1), np.float32), "none"
+        return deblur_image(y, ke, noise=noise, estimated=kind), ke, kind
     fam, size, _ = estimate_parametric(y, noise / 255)
     if fam == "none":
         return y.copy(), np.ones((1, 1), np.float32), "none"
@@ -417,22 +423,37 @@ def main() -> None:
         action="store_true",
         help="re-measure only psf=auto on the Gaussian and disk cases (into the JSON's summary)",
     )
+    ap.add_argument(
+        "--shake",
+        action="store_true",
+        help="re-measure only psf=shake (region = the crop) on the motion cases (into the JSON)",
+    )
     args = ap.parse_args()
-    if args.auto_parametric:
+    if args.auto_parametric or args.shake:
         path = RESULTS / "deblur.json"
         result = json.loads(path.read_text()) if path.exists() else {"summary": {}}
+        fams = ("motion",) if args.shake else ("gaussian", "disk")
+        before = {(c["photo"], c["kernel"]): c.get("ours_auto") for c in result.get("cases", [])}
         # the same cases as the full run (its seeds and noise levels count every kernel)
+        skip = tuple({"gaussian", "disk", "motion"} - set(fams))
         rows = [
             r
-            for r in run_cases(EVALUATION, KERNELS, with_baselines=False, skip=("motion",))
-            if r["family"] != "motion"
+            for r in run_cases(EVALUATION, KERNELS, with_baselines=False, skip=skip)
+            if r["family"] in fams
         ]
+        for r in rows:
+            old = before.get((r["photo"], r["kernel"]))
+            if old:
+                gain = r["ours_auto"][0] - r["blurred"][0]
+                print(f"{r['photo']:>18} {r['kernel']:10} gain over blurred", end=" ")
+                print(f"{old[0] - r['blurred'][0]:+.2f} → {gain:+.2f} dB ({r['auto_psf']})")
         for fam, s in summarise(rows).items():
             old = result["summary"].get(fam, {})
             for key in ("ours_known", "ours_auto", "auto_minus_known_db", "auto_minus_blurred_db"):
                 old[key] = s[key]
             result["summary"][fam] = old
-            print(fam, "auto − known", round(s["auto_minus_known_db"], 3), flush=True)
+            print(fam, "auto − known", round(s["auto_minus_known_db"], 3), end=", ")
+            print("auto − blurred", round(s["auto_minus_blurred_db"], 3), flush=True)
         byname = {(r["photo"], r["kernel"]): r for r in rows}
         result["cases"] = [
             {**c, **byname.get((c["photo"], c["kernel"]), {})} for c in result.get("cases", [])

@@ -30,6 +30,7 @@ from photofix.ops.registry import AUTO, Layers, OpContext, Operation, Param
 
 MU_C = 0.18  # μ = MU_C·σ·‖k‖₂ (σ in [0,1] units), calibrated in bench_deblur.py
 ESTIMATED_KERNEL_MU = 4.5  # a blind estimate is not exact: regularise it harder (calibrated)
+LINE_KERNEL_MU = 2.5  # ... its straight-line fit less so (calibrated on camera/moon crops)
 MIN_REGION = 48
 SHAKE_KERNEL = 31  # px: the largest shake kernel psf=auto estimates in a region
 
@@ -66,12 +67,13 @@ def _mask_box(mask: np.ndarray | None) -> tuple[int, int, int, int] | None:
 def choose_psf(
     image: np.ndarray, params: Mapping[str, Any], noise: float, mask: np.ndarray | None, ctx
 ) -> tuple[np.ndarray | None, str, str, dict[str, Any]]:
-    """(kernel or None for "no blur found", a description, "given" | "parametric" | "free",
+    """(kernel or None for "no blur found", a description, "given" | "parametric" | "free" |
+    "line" (a shake estimated in a region: the free kernel or its straight line),
     the estimate as explicit parameters: ``{"psf": "gaussian", "sigma": …}``, disk ``radius``,
     or for a free kernel the straight motion line with its second moments; ``{}`` for a given
     kernel or no blur)."""
     from photofix.ops.psf import disk_psf, gaussian_psf, motion_from_kernel
-    from photofix.ops.psf_estimate import estimate_free_kernel, estimate_parametric
+    from photofix.ops.psf_estimate import estimate_parametric, estimate_shake
 
     if params["psf"] not in (AUTO, "shake"):
         return psf_from_params(dict(params)), params["psf"], "given", {}
@@ -88,13 +90,23 @@ def choose_psf(
     if box is not None:
         x, y, w, h = box
         ctx.progress.update(0.02, "Estimating the blur kernel in the region")
-        k = estimate_free_kernel(
-            image[y : y + h, x : x + w], SHAKE_KERNEL, check=ctx.progress.check
-        )
+        part = image[y : y + h, x : x + w]
+
+        def deconvolve(region: np.ndarray, kk: np.ndarray) -> np.ndarray:
+            return deblur_image(region, kk, noise=noise, estimated=True)
+
+        k, kind = estimate_shake(part, deconvolve, SHAKE_KERNEL, check=ctx.progress.check)
+        if k is None:
+            return None, f"no shake found in region {x},{y},{w},{h}", "free", {}
         length, angle = motion_from_kernel(k)
         found = {"psf": "motion", "length": round(length, 1), "angle": round(angle, 1)}
-        what = f"kernel estimated in region {x},{y},{w},{h} ({k.shape[0]} px)"
-        return k, what, "free", found
+        what = (
+            f"shake estimated in region {x},{y},{w},{h} as a straight line:"
+            f" {length:.1f} px at {angle:.0f}°"
+            if kind == "line"
+            else f"kernel estimated in region {x},{y},{w},{h} ({k.shape[0]} px)"
+        )
+        return k, what, kind, found
     ctx.progress.update(0.02, "Estimating the blur")
     family, size, _ = estimate_parametric(image, noise / 255.0)
     if family == "none":
@@ -121,7 +133,7 @@ def estimate_psf_params(
         noise = estimate_noise_sigma(image)
     full = {"psf": AUTO, "region": "", **params}
     k, what, source, found = choose_psf(image, full, noise, mask, ctx)
-    if source == "free":
+    if source == "free" and k is not None:
         what += f", shown as its straight line: {found['length']:.1f} px at {found['angle']:.0f}°"
     return found, k, what
 
@@ -134,10 +146,13 @@ def deblur_image(
     strength: float = 1.0,
     method: str = "hl",
     iterations: int = deconv.RL_ITERATIONS,
-    estimated: bool = False,
+    estimated: bool | str = False,
     ctx: OpContext | None = None,
 ) -> np.ndarray:
-    """Deconvolve ``image`` (float32 HxWx3 [0,1]) by ``k``; ``noise`` σ in 8-bit levels."""
+    """Deconvolve ``image`` (float32 HxWx3 [0,1]) by ``k``; ``noise`` σ in 8-bit levels.
+
+    ``estimated``: True (or ``"free"``) for a blindly estimated kernel, ``"line"`` for its
+    straight-line fit — each regularised harder than a known kernel, by its own factor."""
     from photofix.core.chroma import is_gray
 
     ctx = ctx or OpContext()
@@ -156,7 +171,8 @@ def deblur_image(
                 check=ctx.progress.check,
             )
     else:
-        mu = regularisation(noise, k, strength) * (ESTIMATED_KERNEL_MU if estimated else 1.0)
+        scale = LINE_KERNEL_MU if estimated == "line" else ESTIMATED_KERNEL_MU if estimated else 1
+        mu = regularisation(noise, k, strength) * scale
 
         def solve(frame: np.ndarray, kk: np.ndarray, valid=None) -> np.ndarray:
             return deconv.hyper_laplacian(frame, kk, mu, check=ctx.progress.check, valid=valid)
@@ -181,7 +197,8 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
         noise = estimate_noise_sigma(image)
     k, what, source, _ = choose_psf(image, params, noise, layers.mask, ctx)
     if k is None:
-        ctx.progress.notice("Deblur: no blur found in the picture; it is left unchanged")
+        where = "region" if source == "free" else "picture"
+        ctx.progress.notice(f"Deblur: no blur found in the {where}; it is left unchanged")
         return layers.replace(image=image.copy())
     if k.shape[0] > max(image.shape[:2]):
         raise OperationError(
@@ -196,7 +213,7 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
         noise=noise,
         strength=params["strength"],
         method=params["method"],
-        estimated=source == "free",
+        estimated=source if source in ("free", "line") else False,
         ctx=ctx,
     )
     return layers.replace(image=out)

@@ -17,6 +17,11 @@ Two estimators:
   L. Xu, S. Zheng, J. Jia, "Unnatural L0 Sparse Representation for Natural Image Deblurring",
   CVPR 2013): coarse to fine, alternate an L0-gradient latent image (half-quadratic, FFT) and a
   kernel by conjugate gradients on its support, pruned to its strong values.
+* :func:`estimate_shake` — the same, then a choice between that free kernel and the straight
+  motion line of its second moments, by how well each re-blurs its own deconvolution of the
+  region into the region (the simpler line unless the free kernel explains the region clearly
+  better), and "no shake" when the deconvolution is not sharper than the region by
+  normalised sparsity (Krishnan et al. 2011).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import numpy as np
 import scipy  # its submodules load when first used: the command line starts faster
 
 from photofix.ops.deconv import _conv_circ, edge_taper, otf, pad_consistent
-from photofix.ops.psf import crop_kernel, disk_psf, gaussian_psf
+from photofix.ops.psf import crop_kernel, disk_psf, gaussian_psf, motion_from_kernel, motion_psf
 
 BLOCK = 128
 SIGMAS = np.round(np.arange(0.4, 6.01, 0.05), 3)
@@ -38,6 +43,14 @@ INTRINSIC_SIGMA = 0.45
 SALIENT_R = 2.0
 PRUNE = 0.25
 GAUSSIAN_UNDERSHOOT = 0.85  # calibrated on camera and moon crops (bench_deblur.py)
+# a shake's straight line is kept unless the free kernel re-blurs the region this much better
+# (mean square; calibrated on camera/moon crops with straight and curved shakes)
+LINE_RESIDUAL_RATIO = 1.5
+# a straight shake shorter than this (px) is not told from a sharp picture's own softness:
+# sharp camera/moon crops come out as 3-px lines, 5-px shakes as 4.7-6 px
+MIN_SHAKE = 4.0
+# below this share of the region's normalised sparsity, a deconvolution counts as sharper
+SHARPER = 0.95
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
@@ -314,3 +327,60 @@ def reblur_residual(image: np.ndarray, latent: np.ndarray, k: np.ndarray) -> flo
     r = _conv_circ(x, otf(k, x.shape)) - g
     m = k.shape[0]
     return float(np.sqrt(np.mean(r[m:-m, m:-m] ** 2)))
+
+
+def _reblur_ms(region: np.ndarray, latent: np.ndarray, k: np.ndarray, margin: int) -> float:
+    """Mean square of ``k∗latent − region`` (gray) ``margin`` px in from the borders."""
+    from scipy import ndimage
+
+    r = ndimage.convolve(_gray(latent), k, mode="nearest") - _gray(region)
+    return float(np.mean(r[margin:-margin, margin:-margin] ** 2))
+
+
+def normalised_sparsity(image: np.ndarray, margin: int = 0) -> float:
+    """‖∇x‖₁/‖∇x‖₂ of the gray image (Krishnan et al. 2011): lower for a sharper picture."""
+    g = _gray(image)
+    gx, gy = np.abs(np.diff(g, axis=1)), np.abs(np.diff(g, axis=0))
+    if margin:
+        gx, gy = gx[margin:-margin, margin:-margin], gy[margin:-margin, margin:-margin]
+    a = np.concatenate([gx.ravel(), gy.ravel()])
+    return float(a.sum() / max(np.sqrt((a**2).sum()), 1e-12))
+
+
+def estimate_shake(
+    region: np.ndarray,
+    deconvolve: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    ksize: int = 31,
+    *,
+    check: Callable[[], None] | None = None,
+) -> tuple[np.ndarray | None, str]:
+    """A shake kernel for ``region`` (float [0,1]) and what it is: ``"line"``, ``"free"``, or
+    ``(None, "none")`` when no candidate deconvolves the region into a sharper picture or the
+    line is shorter than ``MIN_SHAKE``.
+
+    Two candidates: the free blind estimate (:func:`estimate_free_kernel`) and the straight
+    line with its second moments. Each deconvolves the region (``deconvolve(region, k)``, the
+    caller's solver, with the same regularisation for both); the free kernel is kept only if
+    it re-blurs that deconvolution into the region ``LINE_RESIDUAL_RATIO`` times better (mean
+    square) than the line does — the free estimate's extra freedom must buy a clearly better
+    fit, otherwise its spread mass and specks only cost sharpness. No reference picture is
+    used: the choice is made on the region alone.
+    """
+    free = estimate_free_kernel(region, ksize, check=check)
+    length, angle = motion_from_kernel(free)
+    line = motion_psf(max(length, 1.0), angle)
+    margin = max(16, ksize // 2)
+    if min(region.shape[:2]) <= 2 * margin + 8:
+        margin = max(1, min(region.shape[:2]) // 6)
+    fits = {}
+    for kind, k in (("line", line), ("free", free)):
+        if check is not None:
+            check()
+        x = deconvolve(region, k)
+        fits[kind] = (_reblur_ms(region, x, k, margin), normalised_sparsity(x, margin), k)
+    kind = "line" if fits["line"][0] <= LINE_RESIDUAL_RATIO * fits["free"][0] else "free"
+    if kind == "line" and length < MIN_SHAKE:
+        return None, "none"
+    if fits[kind][1] > SHARPER * normalised_sparsity(region, margin):
+        return None, "none"
+    return fits[kind][2], kind

@@ -15,7 +15,7 @@ from photofix.ops.deblur import deblur_image, estimate_psf_params
 from photofix.ops.deconv import deconvolve_image, hyper_laplacian
 from photofix.ops.even_light import even_light
 from photofix.ops.psf import disk_psf, gaussian_psf, motion_from_kernel, motion_psf
-from photofix.ops.psf_estimate import estimate_parametric
+from photofix.ops.psf_estimate import estimate_parametric, estimate_shake
 from photofix.ops.sharpen import sharpen_image
 
 
@@ -107,6 +107,23 @@ def test_estimated_blur_comes_back_as_parameters_to_edit(photos) -> None:
     for length, angle in ((5, 0), (13, 75), (21, 160)):
         fit = motion_from_kernel(motion_psf(length, angle))
         assert abs(fit[0] - length) < 0.3 and abs(fit[1] - angle) < 0.1, fit
+
+
+def test_shake_is_a_line_a_free_kernel_or_nothing(photos) -> None:
+    """The straight line unless the free kernel re-blurs the region clearly better (a bent
+    shake); no kernel at all for a sharp region."""
+    bent = np.zeros((15, 15), np.float32)
+    bent[7, 3:12], bent[7:14, 11] = 1.0, 1.0  # an L-shaped shake
+    bent /= bent.sum()
+    expect = {"line": motion_psf(13, 30), "free": bent, "none": np.ones((1, 1), np.float32)}
+    for kind, k in expect.items():
+        y, _ = blurred(photos["astronaut"], k, noise=1.0, size=192, top=40)
+
+        def deconvolve(region, kk):
+            return deblur_image(region, kk, noise=1.0, estimated=True)
+
+        found, what = estimate_shake(y, deconvolve)
+        assert what == kind and (found is None) == (kind == "none"), (kind, what)
 
 
 def test_deblur_keeps_16_bit(tmp_path, capsys, photos) -> None:
