@@ -164,8 +164,13 @@ def restored_difference(path: Path, restored: Path, diff: float) -> np.ndarray:
 
 
 def ridge_lines(
-    y: np.ndarray, region: np.ndarray, polarity: str, seed: float, grow: float,
-    sigma: float = 1.2, min_len: int = 20,
+    y: np.ndarray,
+    region: np.ndarray,
+    polarity: str,
+    seed: float,
+    grow: float,
+    sigma: float = 1.2,
+    min_len: int = 20,
 ) -> np.ndarray:
     """Thin dark (or bright) lines in ``region``: the Hessian's larger (dark) or smaller
     (bright) eigenvalue at scale ``sigma``, over a robust noise scale, with hysteresis; only
@@ -178,7 +183,11 @@ def ridge_lines(
     disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0))
     big, small = tr / 2 + disc, tr / 2 - disc
     # a dark line: strong positive curvature across it, little along it
-    r = np.maximum(big - np.abs(small), 0) if polarity == "dark" else np.maximum(-small - np.abs(big), 0)
+    r = (
+        np.maximum(big - np.abs(small), 0)
+        if polarity == "dark"
+        else np.maximum(-small - np.abs(big), 0)
+    )
     scale = noise_scale(big if polarity == "dark" else small, 32)
     ev = np.where(region, r / scale, 0)
     found = hysteresis(ev, seed, grow)
@@ -242,8 +251,13 @@ def draft(entry: dict) -> np.ndarray:
             kind = np.where((kind == 0) & (new > 0), new, kind)
         elif op == "ridge":
             extra = ridge_lines(
-                y, region, edit.get("polarity", "dark"), edit["seed"], edit["grow"],
-                edit.get("sigma", 1.2), edit.get("min_len", 20),
+                y,
+                region,
+                edit.get("polarity", "dark"),
+                edit["seed"],
+                edit["grow"],
+                edit.get("sigma", 1.2),
+                edit.get("min_len", 20),
             )
             kind[extra & (kind == 0)] = KIND_VALUES[edit.get("kind", "crack")]
         elif op == "threshold":  # e.g. an emulsion loss: the dark (or white) pixels there
