@@ -188,6 +188,9 @@ def main() -> None:
     parser.add_argument("--shape-share", type=float, default=0.0)
     parser.add_argument("--minutes", type=float, default=12.0)
     parser.add_argument("--seed", type=int, default=20261203)
+    parser.add_argument(
+        "--cracks", type=float, default=0.0, help="share of synthetic crops given crack networks"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -209,7 +212,7 @@ def main() -> None:
             elif r < args.real_share + args.shape_share:
                 f, t, w = shape_sample(photos, shapes, rng)
             else:
-                f, t = base.sample(photos, rng, 0.15, 0.35, 0.045)
+                f, t = base.sample(photos, rng, 0.15, 0.35, 0.045, args.cracks)
                 w = np.ones_like(t)
             xs.append(f)
             ts.append(t)
