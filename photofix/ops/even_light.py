@@ -1,13 +1,13 @@
 """``even-light``: correct uneven illumination (vignetting, a bright corner, a lamp's gradient).
 
-The illumination is modelled as a smooth multiplicative field, a 2-D polynomial of ``degree``
-(default 3) in the log of the luminance, and fitted by entropy minimisation: B. Likar,
-M. A. Viergever, F. Pernuš, "Retrospective Correction of MR Intensity Inhomogeneity by
-Information Minimization", IEEE TMI 2001 (the same idea as their shading correction for
-microscopy). Shading spreads every tone of the picture over a wider range of values; the field
-that makes the corrected histogram sharpest is the shading. The picture's own detail cannot be
-absorbed by a low-order polynomial, so edges and texture are kept; clipped black and white
-pixels are left out of the fit.
+The illumination is modelled as a smooth multiplicative field in the log of the luminance:
+``vignette`` (light falling off from the centre, never brighter towards the corners),
+``gradient`` (a plane) or ``both``. It is fitted by robust regression (Cauchy loss, IRLS) of the
+model's gradient to the picture's log-luminance gradients: a picture's own gradients are sparse
+(large at edges, near zero elsewhere), the shading's small and everywhere, so edges and texture
+get almost no say; clipped black and white pixels are left out of the fit. (An entropy-minimising
+fit after Likar et al., IEEE TMI 2001, was tried and removed the scene's own light instead:
+docs/deblur.md.)
 
 The fit runs on a copy reduced to 256 px; the field is evaluated at full resolution and applied
 equally to R, G and B (a gain, so colours and 16-bit precision are kept), normalised so that the
@@ -27,7 +27,6 @@ import scipy  # its submodules load when first used: the command line starts fas
 from photofix.ops.registry import Layers, OpContext, Operation, Param
 
 FIT_SIZE = 256
-BINS = 128
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
@@ -50,14 +49,6 @@ MODELS = {
     "vignette": ("r2", "r4"),
     "gradient": ("x", "y"),
 }
-
-
-def _entropy(values: np.ndarray, weights: np.ndarray, lo: float, hi: float) -> float:
-    hist, _ = np.histogram(values, BINS, (lo, hi), weights=weights)
-    hist = cv2.GaussianBlur(hist.astype(np.float64)[None, :], (0, 0), 1.0).ravel()
-    p = hist / max(hist.sum(), 1e-12)
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
 
 
 def fit_shading(image: np.ndarray, model: str = "vignette") -> np.ndarray:
