@@ -10,9 +10,9 @@ fit after Likar et al., IEEE TMI 2001, was tried and removed the scene's own lig
 docs/deblur.md.)
 
 The fit runs on a copy reduced to 256 px; the field is evaluated at full resolution and applied
-equally to R, G and B (a gain, so colours and 16-bit precision are kept), normalised so that the
-mean gain over the picture is 1 (the overall brightness is unchanged). ``strength`` applies a
-fraction of the correction (gain ** strength).
+equally to R, G and B (a gain, so colours and 16-bit precision are kept), scaled so that the
+best-lit point keeps its value and the shaded parts are lifted. ``strength`` applies a fraction
+of the correction (gain ** strength).
 """
 
 from __future__ import annotations
