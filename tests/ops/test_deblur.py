@@ -170,6 +170,24 @@ def test_kernel_file_round_trip(tmp_path, photos) -> None:
     assert back.shape == k.shape and np.abs(back - k).max() < 0.01
 
 
+def test_a_kernel_file_is_recorded_by_its_content(tmp_path, photos) -> None:
+    """The step record holds the kernel file's SHA-256, so a replay can tell the same path
+    holding another kernel."""
+    import hashlib
+
+    from PIL import Image
+
+    from photofix.ops.psf import kernel_picture
+    from photofix.ops.registry import Layers
+    from photofix.ops.steps import StepRequest, run_step
+
+    path = tmp_path / "k.png"
+    Image.fromarray(kernel_picture(motion_psf(7, 30), size=7)).save(path)
+    image = photos["astronaut"][:64, :64].copy()
+    step = run_step(StepRequest("deblur", {"psf": "kernel", "kernel": str(path)}), Layers(image))
+    assert step.record.resolved["kernel_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def test_sharpen_sharpens_soft_scans_without_sharpening_grain(photos) -> None:
     soft, sharp = blurred(photos["astronaut"], gaussian_psf(1.0), noise=0.0)
     out = sharpen_image(soft, radius=1.0, noise=0.3)
