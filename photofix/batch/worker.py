@@ -21,6 +21,7 @@ import numpy as np
 
 from photofix.batch.plan import REPORT_DIR, BatchItem
 from photofix.core.errors import PhotoFixError
+from photofix.core.provenance import file_sha256
 
 THUMB_EDGE = 256
 _RECIPE: Any = None  # the recipe, loaded once per worker process (init_worker)
@@ -84,12 +85,7 @@ class Outcome:
 
 
 # ---- hashes and the finished check -----------------------------------------------------------
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_file = file_sha256  # the records' own file hash (photofix.core.provenance)
 
 
 def load_recipe(path: Path) -> tuple[Any, str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from photofix.core.errors import OperationError
+from photofix.core.provenance import file_sha256
 from photofix.core.recipe import current_facts
 
 MAX_KERNEL = 151  # px: beyond this a blur is not a scan's softness but a different picture
@@ -155,19 +156,9 @@ def psf_from_params(params: dict) -> np.ndarray:
         kernel = load_kernel(params["kernel"])
         facts = current_facts()  # the step record names the file by its content, not its path
         if facts is not None:
-            facts.resolve("kernel_sha256", _file_sha256(Path(params["kernel"])))
+            facts.resolve("kernel_sha256", file_sha256(params["kernel"]))
         return kernel
     raise OperationError(f"unknown psf {kind!r}")
-
-
-def _file_sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def motion_from_kernel(k: np.ndarray) -> tuple[float, float]:
