@@ -40,6 +40,8 @@ from photofix.inference.tiling import run_tiled
 from photofix.models import defect_net
 from photofix.models.spec import weights_sha256
 from photofix.ops.registry import Layers, OpContext, Operation, Param
+from photofix.ops.rings import BAND as _BAND
+from photofix.ops.rings import component_means, ring_means
 from photofix.ops.spots import patterned, spot_regions
 
 KINDS = ("dust", "scratches", "tears", "spots")
@@ -307,40 +309,6 @@ class DefectRegions:
         return self.labels == region.label
 
 
-def _ring_means(luma: np.ndarray, comp: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
-    """Per component of ``comp`` (int32 HxW labels 0..n-1, 0 = background): the mean luminance
-    inside, and the mean and variance of a ring 2-4 px around it (float64, n each)."""
-    k = np.ones((3, 3), np.uint8)
-    cnt_c, sum_c = np.zeros(n), np.zeros(n)
-    cnt_r, sum_r, sq_r = np.zeros(n), np.zeros(n), np.zeros(n)
-    h = comp.shape[0]
-    for b0 in range(0, h, _BAND):  # in bands (with the ring's reach above and below), so no
-        b1 = min(h, b0 + _BAND)  # full-size temporaries: the sums are the whole picture's
-        t0, t1 = max(0, b0 - 4), min(h, b1 + 4)
-        band = comp[t0:t1]
-        if not band.any():
-            continue
-        core = slice(b0 - t0, b1 - t0)
-        grown = cv2.dilate(band.astype(np.float32), k, iterations=4)[core].astype(np.int32)
-        inner = cv2.dilate((band > 0).view(np.uint8), k, iterations=2)[core]
-        ring = (grown > 0) & (inner == 0)
-        inside = band[core] > 0
-        y = luma[b0:b1]
-        ids, vals = band[core][inside], y[inside].astype(np.float64)
-        cnt_c += np.bincount(ids, minlength=n)
-        sum_c += np.bincount(ids, weights=vals, minlength=n)
-        rk, rv = grown[ring], y[ring].astype(np.float64)
-        cnt_r += np.bincount(rk, minlength=n)
-        sum_r += np.bincount(rk, weights=rv, minlength=n)
-        sq_r += np.bincount(rk, weights=rv**2, minlength=n)
-    mean_c = sum_c / np.maximum(cnt_c, 1)
-    cnt_r = np.maximum(cnt_r, 1)
-    mean_r = sum_r / cnt_r
-    var_r = sq_r / cnt_r - mean_r**2
-    return mean_c, mean_r, var_r
-
-
-_BAND = 256  # rows of the bands the isolation and ridge measures work in
 _TENSOR_REACH = 24  # rows beyond a band that its line directions depend on (blurs σ 1.5 and 3)
 
 
@@ -350,7 +318,7 @@ def isolation(luma: np.ndarray, comp: np.ndarray, n: int) -> np.ndarray:
     2-4 px around it, in units of the ring's standard deviation. A speck or scratch over a
     smooth print scores high; a "speck" in halftone, foliage, a window grid or an engraving
     (whose surround is as busy as itself) scores low."""
-    mean_c, mean_r, var_r = _ring_means(luma, comp, n)
+    mean_c, mean_r, var_r = ring_means(luma, comp, n)
     return np.abs(mean_c - mean_r) / (np.sqrt(np.maximum(var_r, 0)) + ISOLATION_FLOOR)
 
 
@@ -364,10 +332,8 @@ def grain_contrast(luma: np.ndarray, comp: np.ndarray, n: int, scale: np.ndarray
     """Each component's contrast against its 2-4 px ring in units of the local grain scale
     ``scale`` (:func:`grain_scale`) averaged over the component (float64, n). Grain itself
     makes "specks" of a few scales; a real speck of dust stands far above it."""
-    mean_c, mean_r, _ = _ring_means(luma, comp, n)
-    inside = comp > 0
-    cnt = np.maximum(np.bincount(comp[inside], minlength=n), 1)
-    s = np.bincount(comp[inside], weights=scale[inside].astype(np.float64), minlength=n) / cnt
+    mean_c, mean_r, _ = ring_means(luma, comp, n)
+    s = component_means(scale, comp, n)
     return np.abs(mean_c - mean_r) / np.maximum(s, defect_net.SCALE_FLOOR)
 
 
@@ -451,7 +417,7 @@ def _shape_evidence(
             sizes = np.maximum(stats[1:, 2], stats[1:, 3]).astype(np.float64)
             out[1:][patterned(centres.astype(np.float64), sizes)] = 0.0
     elif kind == "scratches" and n > 1:
-        mean_c, mean_r, _ = _ring_means(luma, comp, n)
+        mean_c, mean_r, _ = ring_means(luma, comp, n)
         y = cv2.GaussianBlur(luma, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
         long_side = max(comp.shape)
         k = np.ones((3, 3), np.uint8)

@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from photofix.models import defect_net
+from photofix.ops.rings import ring_means
 
 WORK_SIDE = 1024  # px: the long side of the working copy
 CLOSE = 25  # px (working): spots narrower than this are found
@@ -81,21 +82,6 @@ def _off_tone(lab: np.ndarray) -> np.ndarray:
     centres = np.arange(TONE_BINS)
     curve = np.interp(centres, centres[used], total[used] / count[used])
     return (brownness - curve[bins]).astype(np.float32)
-
-
-def _component_stats(values: np.ndarray, comp: np.ndarray, n: int) -> np.ndarray:
-    """Mean of ``values`` (float HxW) per component (float64, n)."""
-    inside = comp > 0
-    cnt = np.maximum(np.bincount(comp[inside], minlength=n), 1)
-    return np.bincount(comp[inside], weights=values[inside].astype(np.float64), minlength=n) / cnt
-
-
-def _ring(comp: np.ndarray) -> np.ndarray:
-    """int32 HxW: each component's label on a ring 2-4 px around it, 0 elsewhere."""
-    k = np.ones((3, 3), np.uint8)
-    grown = cv2.dilate(comp.astype(np.float32), k, iterations=4).astype(np.int32)
-    inner = cv2.dilate((comp > 0).view(np.uint8), k, iterations=2)
-    return np.where(inner == 0, grown, 0)
 
 
 PATTERN_REACH = 6.0  # look-alikes are searched within this many diameters
@@ -183,12 +169,8 @@ def spot_regions(image: np.ndarray, sensitivity: float = 0.5) -> tuple[np.ndarra
     if not keep.any():
         return empty
     comp = np.where(keep[comp], comp, 0).astype(np.int32)
-    ring = _ring(comp)
-    inside_mean = _component_stats(y, comp, n)
-    ring_mean = _component_stats(y, ring, n)
-    ring_sq = _component_stats(y * y, ring, n)
-    ring_std = np.sqrt(np.maximum(ring_sq - ring_mean**2, 0)) + 0.004
-    isolated = np.abs(ring_mean - inside_mean) / ring_std
+    inside_mean, ring_mean, ring_var = ring_means(y, comp, n)
+    isolated = np.abs(ring_mean - inside_mean) / (np.sqrt(np.maximum(ring_var, 0)) + 0.004)
     keep &= isolated >= ISOLATION
     keep[0] = False
     ids = np.flatnonzero(keep)
@@ -199,8 +181,8 @@ def spot_regions(image: np.ndarray, sensitivity: float = 0.5) -> tuple[np.ndarra
         return empty
     comp = np.where(keep[comp], comp, 0).astype(np.int32)
     lab = cv2.cvtColor(work, cv2.COLOR_RGB2Lab)
-    excess = _off_tone(lab)
-    brown = _component_stats(excess, comp, n) - _component_stats(excess, ring, n)
+    excess_inside, excess_ring, _ = ring_means(_off_tone(lab), comp, n)
+    brown = excess_inside - excess_ring
     colourful = float(np.percentile(np.hypot(lab[..., 1], lab[..., 2]), 90)) > 3.0
     if colourful:  # on a colour scan a dark blob of the print's own tone is picture content
         keep &= brown >= BROWN_MIN
