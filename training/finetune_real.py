@@ -161,13 +161,7 @@ def shape_sample(photos, shapes, rng: np.random.Generator):
 
 def _clean_crop(photos, rng: np.random.Generator) -> np.ndarray:
     """An undamaged grainy luminance crop (float32 CROP×CROP) as the base recipe makes them."""
-    y = photos[rng.integers(len(photos))]
-    f = rng.uniform(0.5, 1.5)
-    if min(y.shape) * f < CROP + 2:
-        f = (CROP + 2) / min(y.shape)
-    y = cv2.resize(y, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
-    r0, c0 = rng.integers(0, y.shape[0] - CROP + 1), rng.integers(0, y.shape[1] - CROP + 1)
-    y = np.ascontiguousarray(np.rot90(y[r0 : r0 + CROP, c0 : c0 + CROP], rng.integers(4)))
+    y = np.ascontiguousarray(np.rot90(base.scaled_crop(photos, rng), rng.integers(4)))
     gamma, lift, gain = rng.uniform(0.7, 1.4), rng.uniform(0.0, 0.2), rng.uniform(0.6, 1.0)
     y = np.clip(lift + gain * np.clip(y, 0, 1) ** gamma, 0, 1).astype(np.float32)
     if rng.random() < 0.6:

@@ -85,6 +85,18 @@ def load_photos() -> list[np.ndarray]:
     return photos
 
 
+def scaled_crop(photos: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """A random photo rescaled ×0.5-1.5 (enough for a crop) and a random CROP×CROP crop of it
+    (float32 luminance); the draws every recipe starts with, in this order."""
+    y = photos[rng.integers(len(photos))]
+    f = rng.uniform(0.5, 1.5)
+    if min(y.shape) * f < CROP + 2:
+        f = (CROP + 2) / min(y.shape)
+    y = cv2.resize(y, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+    r0, c0 = rng.integers(0, y.shape[0] - CROP + 1), rng.integers(0, y.shape[1] - CROP + 1)
+    return np.ascontiguousarray(y[r0 : r0 + CROP, c0 : c0 + CROP])
+
+
 def sample(
     photos: list[np.ndarray],
     rng: np.random.Generator,
@@ -94,13 +106,7 @@ def sample(
     cracks: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One training pair: features 4×CROP×CROP and labels 2×CROP×CROP (dust, scratches)."""
-    y = photos[rng.integers(len(photos))]
-    f = rng.uniform(0.5, 1.5)
-    if min(y.shape) * f < CROP + 2:
-        f = (CROP + 2) / min(y.shape)
-    y = cv2.resize(y, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
-    r0, c0 = rng.integers(0, y.shape[0] - CROP + 1), rng.integers(0, y.shape[1] - CROP + 1)
-    y = np.ascontiguousarray(y[r0 : r0 + CROP, c0 : c0 + CROP])
+    y = scaled_crop(photos, rng)
     if rng.random() < 0.5:
         y = y[:, ::-1]
     y = np.ascontiguousarray(np.rot90(y, rng.integers(4)))
