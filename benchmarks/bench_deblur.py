@@ -17,7 +17,10 @@ Prints, and writes to benchmarks/results/deblur.json (+ deblur_sheet.png, a cont
 (d) even-light: synthetic vignetting (cos-like radial fall-off to 55 % in the corners) and a
     one-sided gradient (60 % → 100 %) on whole photos: share of the low-frequency error removed
     (RMS of a Gaussian low-pass with σ = 1/16 of the long side) and the PSNR of the detail
-    band (image minus that low-pass) before and after.
+    band (image minus that low-pass) before and after; on the five photos and on the real
+    clean prints of ``../shared/data/real-damage/clean-controls`` when present. Both for the
+    automatic fit and for flat-field correction from a blank card scanned under the same light
+    (grain σ 2 levels, specks of dust, 8 bits).
 
 Usage: nice -n 10 .venv/bin/python benchmarks/bench_deblur.py [--quick] [--big] [--calibrate]
        [--even-light] [--auto-parametric] [--shake]
@@ -39,7 +42,7 @@ from scipy import ndimage
 
 from photofix.ops import deconv
 from photofix.ops.deblur import ESTIMATED_KERNEL_MU, deblur_image
-from photofix.ops.even_light import even_light
+from photofix.ops.even_light import even_light, flat_field_gain
 from photofix.ops.noise_level import estimate_noise_sigma
 from photofix.ops.psf import disk_psf, gaussian_psf, kernel_picture, motion_psf
 from photofix.ops.psf_estimate import estimate_free_kernel, estimate_parametric, estimate_shake
@@ -277,48 +280,122 @@ def contact_sheet(path: Path) -> list[str]:
     return labels
 
 
-def even_light_bench():
-    out = []
+CONTROLS = Path(__file__).resolve().parents[2] / "shared/data/real-damage/clean-controls"
+
+
+def even_light_photos():
+    """(set, name, picture): the five evaluation photos, then the real clean prints of
+    ``../shared/data/real-damage/clean-controls`` when present (at most 1024 px long, as a
+    preview of the scan), whose own light the fit must leave alone."""
     for name in ("astronaut", "coffee", "chelsea", "camera", "rocket"):
-        im = photo(name)
+        yield "photos", name, photo(name)
+    for path in sorted(CONTROLS.glob("*/*")) if CONTROLS.is_dir() else ():
+        if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
+            continue
+        im = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if im is None:
+            continue
+        f = min(1.0, 1024 / max(im.shape[:2]))
+        im = cv2.resize(im, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else im
+        yield "controls", path.stem[:40], im[..., ::-1].astype(np.float32) / 255.0
+
+
+def blank_card(g: np.ndarray, seed: int) -> np.ndarray:
+    """A scan of a blank card under the shading ``g``: a warm paper tone, grain (σ 2 levels),
+    a dozen 3-px specks of dust, 8-bit rounding."""
+    rng = np.random.default_rng(seed)
+    h, w = g.shape
+    card = 0.92 * g[..., None] * np.array([1.0, 0.97, 0.9]) + rng.normal(0, 2 / 255, (h, w, 3))
+    for _ in range(12):
+        y, x = rng.integers(0, h - 3), rng.integers(0, w - 3)
+        card[y : y + 3, x : x + 3] *= 0.3
+    return (np.round(np.clip(card, 0, 1) * 255) / 255).astype(np.float32)
+
+
+def even_light_bench():
+    """Per photo and shading: the automatic fit (``model`` as named for the shading, and
+    ``both``) and flat-field correction from a blank card's scan under the same light."""
+    out = []
+    for i, (group, name, im) in enumerate(even_light_photos()):
         h, w = im.shape[:2]
         yy, xx = np.mgrid[0:h, 0:w]
         r2 = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / ((w / 2) ** 2 + (h / 2) ** 2)
+        s = max(h, w) / 16
+
+        def lp(a, s=s):
+            return cv2.GaussianBlur(a, (0, 0), s)
+
+        def detail_psnr(a, im=im, lp=lp):
+            return psnr(a - lp(a) + 0.5, im - lp(im) + 0.5)
+
         for kind, g in (("vignette", 1 - 0.45 * r2), ("gradient", 0.6 + 0.4 * xx / w)):
-            shaded = np.clip(im * g[..., None].astype(np.float32), 0, 1)
+            g = g.astype(np.float32)
+            shaded = np.clip(im * g[..., None], 0, 1)
             t0 = time.perf_counter()
             fixed = even_light(shaded, model=kind)  # the model named for the shading
             dt = time.perf_counter() - t0
             fixed_both = even_light(shaded, model="both")
-            s = max(h, w) / 16
-
-            def lp(a, s=s):
-                return cv2.GaussianBlur(a, (0, 0), s)
-
+            gain = flat_field_gain(blank_card(g, seed=i), (h, w))
+            flat = np.clip(shaded * gain, 0, 1)
             e_in = float(np.sqrt(np.mean(lp(shaded - im) ** 2)))
-            e_out = float(np.sqrt(np.mean(lp(fixed - im) ** 2)))
-            e_both = float(np.sqrt(np.mean(lp(fixed_both - im) ** 2)))
 
-            def detail_psnr(a, im=im):
-                return psnr(a - lp(a) + 0.5, im - lp(im) + 0.5)
+            def removed(a, e_in=e_in, im=im, lp=lp):
+                return 1 - float(np.sqrt(np.mean(lp(a - im) ** 2))) / e_in
 
             row = {
+                "set": group,
                 "photo": name,
                 "shading": kind,
                 "model": kind,
-                "low_freq_error_removed": 1 - e_out / e_in,
-                "low_freq_error_removed_model_both": 1 - e_both / e_in,
+                "low_freq_error_removed": removed(fixed),
+                "low_freq_error_removed_model_both": removed(fixed_both),
+                "low_freq_error_removed_reference": removed(flat),
                 "detail_psnr_before": detail_psnr(shaded),
                 "detail_psnr_after": detail_psnr(fixed),
+                "detail_psnr_after_reference": detail_psnr(flat),
                 "seconds": dt,
             }
             out.append(row)
-            removed = 100 * row["low_freq_error_removed"]
             print(
-                f"even-light {name:10} {kind:9} removed {removed:5.1f} %"
-                f"  detail PSNR {row['detail_psnr_before']:.2f} → {row['detail_psnr_after']:.2f}"
+                f"even-light {group:8} {name[:24]:24} {kind:9} removed: fit"
+                f" {100 * row['low_freq_error_removed']:6.1f} %, reference"
+                f" {100 * row['low_freq_error_removed_reference']:5.1f} %;  detail PSNR"
+                f" {row['detail_psnr_before']:.2f} → {row['detail_psnr_after']:.2f} (fit),"
+                f" {row['detail_psnr_after_reference']:.2f} (reference)",
+                flush=True,
             )
     return out
+
+
+def even_light_summary(rows) -> dict:
+    """Per set and shading: mean share removed by the fit and by a reference, how many reach
+    70 %, and the worst detail-band PSNR change (after − before)."""
+    summary = {}
+    for group in sorted({r["set"] for r in rows}):
+        for kind in ("vignette", "gradient"):
+            rs = [r for r in rows if r["set"] == group and r["shading"] == kind]
+            fit = [r["low_freq_error_removed"] for r in rs]
+            ref = [r["low_freq_error_removed_reference"] for r in rs]
+            summary[f"{group}/{kind}"] = {
+                "n": len(rs),
+                "fit_mean_removed": float(np.mean(fit)),
+                "fit_at_least_70": int(sum(v >= 0.7 for v in fit)),
+                "reference_mean_removed": float(np.mean(ref)),
+                "reference_min_removed": float(np.min(ref)),
+                "reference_at_least_70": int(sum(v >= 0.7 for v in ref)),
+                "reference_worst_detail_psnr_change": float(
+                    min(r["detail_psnr_after_reference"] - r["detail_psnr_before"] for r in rs)
+                ),
+            }
+    for key, v in summary.items():
+        print(
+            f"{key:20} n={v['n']:2}  fit {100 * v['fit_mean_removed']:6.1f} % mean,"
+            f" {v['fit_at_least_70']}/{v['n']} ≥ 70 %;  reference"
+            f" {100 * v['reference_mean_removed']:5.1f} % mean (min"
+            f" {100 * v['reference_min_removed']:5.1f}), {v['reference_at_least_70']}/{v['n']}"
+            f" ≥ 70 %, detail PSNR worst {v['reference_worst_detail_psnr_change']:+.2f} dB"
+        )
+    return summary
 
 
 def big_run() -> dict:
@@ -473,9 +550,8 @@ def main() -> None:
         path = RESULTS / "deblur.json"
         result = json.loads(path.read_text()) if path.exists() else {}
         result["even_light"] = ev = even_light_bench()
-        result["even_light_mean_removed"] = float(
-            np.mean([r["low_freq_error_removed"] for r in ev])
-        )
+        result["even_light_summary"] = even_light_summary(ev)
+        result.pop("even_light_mean_removed", None)
         path.write_text(json.dumps(result, indent=1, ensure_ascii=False))
         return
     RESULTS.mkdir(exist_ok=True)
@@ -494,7 +570,7 @@ def main() -> None:
         "cases": rows,
         "contact_sheet": {"file": "deblur_sheet.png", "rows": labels},
         "even_light": ev,
-        "even_light_mean_removed": float(np.mean([r["low_freq_error_removed"] for r in ev])),
+        "even_light_summary": even_light_summary(ev),
     }
     if args.big:
         result["big"] = big_run()

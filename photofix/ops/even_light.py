@@ -13,20 +13,34 @@ The fit runs on a copy reduced to 256 px; the field is evaluated at full resolut
 equally to R, G and B (a gain, so colours and 16-bit precision are kept), scaled so that the
 best-lit point keeps its value and the shaded parts are lifted. ``strength`` applies a fraction
 of the correction (gain ** strength).
+
+``reference=FILE`` is flat-field correction, the archive's own way: a scan or photograph of a
+blank card, an empty scanner bed or a light box without the plate, made with the same set-up,
+*is* the light's shape, so nothing has to be told apart from the picture. The reference is
+reduced to 256 px, cleared of its own specks (a median) and smoothed, then each channel's gain
+is its brightest point over the reference there (a lamp warmer on one side is evened too).
+The file's SHA-256 goes into the step record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import scipy  # its submodules load when first used: the command line starts faster
 
+from photofix.core.errors import OperationError
 from photofix.ops.registry import Layers, OpContext, Operation, Param
 
 FIT_SIZE = 256
+# the darkest share of its brightest point a blank reference may fall to: below it the frame
+# is not lit there (a mask, the scanner lid's edge) and lifting it would only amplify noise
+MIN_REFERENCE = 0.1
+# the largest difference of aspect ratio (relative) between a reference and the picture
+ASPECT_TOLERANCE = 0.03
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
@@ -57,7 +71,8 @@ def fit_shading(image: np.ndarray, model: str = "vignette") -> np.ndarray:
     the shading's are small and everywhere)."""
     h, w = image.shape[:2]
     f = min(1.0, FIT_SIZE / max(h, w))
-    small = cv2.resize(image, (max(8, round(w * f)), max(8, round(h * f))), cv2.INTER_AREA)
+    size = (max(8, round(w * f)), max(8, round(h * f)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     y = np.asarray(small, np.float32) @ LUMA
     logy = np.log(np.maximum(y, 1e-3)).astype(np.float64)
     ok = (y > 0.02) & (y < 0.98)
@@ -81,20 +96,91 @@ def fit_shading(image: np.ndarray, model: str = "vignette") -> np.ndarray:
     return coef
 
 
-def even_light(image: np.ndarray, *, model: str = "vignette", strength: float = 1.0) -> np.ndarray:
-    """Return ``image`` (float32 HxWx3 [0,1]) with its shading divided out."""
+def shading_gain(image: np.ndarray, *, model: str = "vignette", strength: float = 1.0):
+    """The gain (h×w float32, ≥ 1) that divides the fitted shading out of ``image``."""
     img = np.asarray(image, np.float32)
     coef = fit_shading(img, model)
     h, w = img.shape[:2]
     log_gain = -(_basis(h, w, MODELS[model]) @ coef.astype(np.float32)).reshape(h, w)
     log_gain -= log_gain.min()  # the best-lit point keeps its value; shaded parts are lifted
-    gain = np.exp(strength * log_gain).astype(np.float32)
+    return np.exp(strength * log_gain).astype(np.float32)
+
+
+def even_light(image: np.ndarray, *, model: str = "vignette", strength: float = 1.0) -> np.ndarray:
+    """Return ``image`` (float32 HxWx3 [0,1]) with its shading divided out."""
+    img = np.asarray(image, np.float32)
+    gain = shading_gain(img, model=model, strength=strength)
     return np.clip(img * gain[..., None], 0.0, 1.0).astype(np.float32)
 
 
+def flat_field_gain(reference: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Per-channel gain (h×w×3 float32, ≥ 1) that evens out the light a blank ``reference``
+    (float32 H×W×3) shows, at the picture's size ``shape``: its brightest point keeps its
+    value. Specks and grain of the blank frame are smoothed away; raises OperationError for a
+    reference of another shape or one with unlit parts."""
+    h, w = shape
+    rh, rw = reference.shape[:2]
+    if abs((rw / rh) / (w / h) - 1) > ASPECT_TOLERANCE:
+        raise OperationError(
+            f"the reference is {rw}×{rh} px and the picture {w}×{h}: a flat-field reference"
+            " must be made with the same framing (same shape)"
+        )
+    f = min(1.0, FIT_SIZE / max(rh, rw))
+    size = (max(8, round(rw * f)), max(8, round(rh * f)))
+    small = cv2.resize(np.asarray(reference, np.float32), size, interpolation=cv2.INTER_AREA)
+    small = cv2.medianBlur(small, 5)  # dust, hair and a pen mark on the blank card
+    small = cv2.GaussianBlur(small, (0, 0), max(size) / 128)
+    top = small.reshape(-1, 3).max(axis=0)
+    if np.any(top <= 0.02):
+        raise OperationError("the reference is black: it must be a scan of a blank, lit frame")
+    share = small / top
+    if share.min() < MIN_REFERENCE:
+        raise OperationError(
+            f"the reference falls to {100 * share.min():.0f} % of its brightest point somewhere:"
+            " it must be lit all over (a blank card or an empty light box)"
+        )
+    gain = cv2.resize(1.0 / share, (w, h), interpolation=cv2.INTER_CUBIC)
+    return np.maximum(gain, 1.0).astype(np.float32)
+
+
+def _load_reference(path: str) -> np.ndarray:
+    from photofix.core.errors import ImageError
+    from photofix.core.imageio import load_image
+
+    try:
+        return load_image(path).rgb
+    except ImageError as exc:
+        raise OperationError(f"cannot use the flat-field reference: {exc}") from None
+
+
 def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
+    if params["reference"]:
+        from photofix.core.provenance import file_sha256
+
+        ctx.progress.update(0.0, "Reading the flat-field reference")
+        gain = flat_field_gain(_load_reference(params["reference"]), layers.image.shape[:2])
+        ctx.facts.resolve("reference_sha256", file_sha256(params["reference"]))
+        gain **= params["strength"]
+        ctx.progress.notice(
+            f"Even light: flat field from {Path(params['reference']).name}, darkest parts"
+            f" lifted by up to {100 * (float(gain.max()) - 1):.0f} %"
+        )
+        out = np.clip(layers.image * gain, 0.0, 1.0).astype(np.float32)
+        ctx.progress.update(1.0, "Light evened with the reference")
+        return layers.replace(image=out)
     ctx.progress.update(0.0, "Fitting the illumination")
-    out = even_light(layers.image, model=params["model"], strength=params["strength"])
+    gain = shading_gain(layers.image, model=params["model"], strength=params["strength"])
+    lift = float(gain.max())
+    ctx.facts.resolve("largest_gain", round(lift, 4))
+    if lift < 1.005:
+        ctx.progress.notice(f"Even light: no {params['model']} shading found; nothing changed")
+    else:
+        ctx.progress.notice(
+            f"Even light: fitted {params['model']} shading, darkest parts lifted by up to"
+            f" {100 * (lift - 1):.0f} % (a picture's own light can be taken for shading:"
+            " lower the strength, or give a blank reference scan)"
+        )
+    out = np.clip(layers.image * gain[..., None], 0.0, 1.0).astype(np.float32)
     ctx.progress.update(1.0, "Light evened")
     return layers.replace(image=out)
 
@@ -112,6 +198,13 @@ OPERATION = Operation(
             "shading to remove: vignette, gradient or both",
             choices=tuple(MODELS),
         ),
+        Param(
+            "reference",
+            "str",
+            "",
+            "flat field: a scan of a blank card or empty light box, same set-up (model unused)",
+        ),
     ),
     run=_run,
+    version=2,  # 2: the fit's copy is area-averaged (it was bilinear)
 )

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSpinBox,
     QStackedWidget,
+    QStyle,
     QWidget,
 )
 
@@ -114,7 +116,20 @@ class ParamField(QWidget):
             return _CheckBoxes(MULTI_CHOICES[p.name], str(p.default or ""), self.changed)
         line = QLineEdit("" if p.default is None else str(p.default))
         line.editingFinished.connect(self.changed)
+        if p.name in FILE_PARAMS:  # a folder button inside the field opens a file chooser
+            icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon)
+            browse = line.addAction(icon, QLineEdit.ActionPosition.TrailingPosition)
+            browse.setToolTip(f"Choose the {p.name} file")
+            browse.triggered.connect(lambda: self._choose_file(line, p))
         return line
+
+    def _choose_file(self, line: QLineEdit, p: Param) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, p.help, line.text(), "Images (*.png *.tif *.tiff *.jpg *.jpeg *.bmp *.webp)"
+        )
+        if name:
+            line.setText(name)
+            self.changed.emit()
 
     def _on_auto_toggled(self, _: bool) -> None:
         auto = self._auto_on()
@@ -164,7 +179,10 @@ SHOWN_WITH: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("deblur", "angle"): ("psf", ("motion",)),
     ("deblur", "kernel"): ("psf", ("kernel",)),
     ("deblur", "region"): ("psf", (AUTO, "shake")),
+    ("even-light", "model"): ("reference", ("",)),
 }
+# Text parameters that name a file: a line edit with a button that opens a file chooser.
+FILE_PARAMS = frozenset({"kernel", "reference"})
 # Text parameters that take a comma-separated list from a fixed set: shown as check boxes.
 MULTI_CHOICES: dict[str, tuple[str, ...]] = {"kinds": KINDS}
 # What an unset or automatic parameter means, where "not set" would not say it.

@@ -259,3 +259,74 @@ def test_clipped_highlights_are_solved_in_windows_without_changing_the_picture(
     ignored = deblur_image(blurry, k, noise=0.5)
     ref = np.clip(clean, 0, 1)
     assert psnr(windowed, ref) > psnr(ignored, ref) + 0.5, (psnr(windowed, ref), psnr(ignored, ref))
+
+
+def _flat_card(h: int, w: int, shading: np.ndarray, seed: int) -> np.ndarray:
+    """A scan of a blank card under ``shading``: paper grain, a few dark specks, 8 bits."""
+    rng = np.random.default_rng(seed)
+    blank = 0.92 * shading[..., None] * np.array([1.0, 0.97, 0.9], np.float32)
+    blank = blank + rng.normal(0, 2 / 255, (h, w, 3))
+    for _ in range(8):  # dust on the card
+        y, x = rng.integers(0, h - 3), rng.integers(0, w - 3)
+        blank[y : y + 3, x : x + 3] *= 0.3
+    return np.round(np.clip(blank, 0, 1) * 255).astype(np.uint8)
+
+
+def test_even_light_with_a_blank_reference_removes_the_lamps_shape(photos, tmp_path) -> None:
+    """Flat-field correction: the blank card's scan is the light's shape, whatever the picture
+    (here one whose own light the automatic fit cannot tell from shading); colours are kept,
+    the card's dust does not print into the result, and the record names the file by hash."""
+    import hashlib
+
+    from PIL import Image
+
+    from photofix.ops.steps import StepRequest, run_step
+
+    clean = photos["coffee"]
+    h, w = clean.shape[:2]
+    yy, xx = np.mgrid[:h, :w]
+    shading = ((0.6 + 0.4 * xx / w) * (1 - 0.3 * ((yy - h / 2) / h) ** 2)).astype(np.float32)
+    lit = np.clip(clean * shading[..., None], 0, 1).astype(np.float32)
+    ref = tmp_path / "blank card.png"
+    Image.fromarray(_flat_card(h, w, shading, 1)).save(ref)
+
+    step = run_step(StepRequest("even-light", {"reference": str(ref)}), Layers(lit))
+    out = step.layers.image
+    before = np.abs(lit - clean).mean()
+    after = np.abs(out - clean).mean()
+    assert after < 0.1 * before, (before, after)
+    # the dust on the card leaves no dark-rimmed spots: the gain is smooth
+    assert np.abs(np.diff(out.astype(np.float64) - clean, axis=1)).max() < 0.05
+    assert step.record.resolved["reference_sha256"] == hashlib.sha256(ref.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "make, said",
+    [
+        (lambda h, w: np.zeros((h, w, 3), np.uint8), "black"),
+        (lambda h, w: np.full((w, h, 3), 200, np.uint8), "same framing"),
+        (
+            lambda h, w: np.pad(np.full((h, w - 40, 3), 220, np.uint8), ((0, 0), (40, 0), (0, 0))),
+            "lit all over",
+        ),
+    ],
+    ids=["black", "rotated", "unlit-edge"],
+)
+def test_even_light_refuses_a_reference_that_is_not_a_blank_frame(tmp_path, make, said) -> None:
+    from PIL import Image
+
+    image = np.full((120, 200, 3), 0.5, np.float32)
+    ref = tmp_path / "ref.png"
+    Image.fromarray(make(120, 200)).save(ref)
+    with pytest.raises(OperationError, match=said):
+        run_operation(REGISTRY.get("even-light"), Layers(image), {"reference": str(ref)})
+
+
+def test_even_light_names_a_missing_or_broken_reference_in_one_line(tmp_path) -> None:
+    image = np.full((60, 80, 3), 0.5, np.float32)
+    broken = tmp_path / "ref.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    for path in (tmp_path / "missing.png", broken):
+        with pytest.raises(OperationError, match="flat-field reference") as info:
+            run_operation(REGISTRY.get("even-light"), Layers(image), {"reference": str(path)})
+        assert "\n" not in str(info.value)

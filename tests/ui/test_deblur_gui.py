@@ -101,3 +101,40 @@ def test_a_named_kernel_is_shown_without_estimating(window) -> None:
     rows = np.flatnonzero(pic.max(axis=1) > 0)
     cols = np.flatnonzero(pic.max(axis=0) > 0)
     assert len(rows) > 4 * len(cols)  # now vertical
+
+
+def test_a_flat_field_reference_is_chosen_with_a_file_button(
+    window, qtbot, tmp_path, monkeypatch
+) -> None:
+    """even-light's reference field opens a file chooser; once a reference is named the
+    automatic model's row gives way (it is not used), and the step evens the light."""
+    from PySide6.QtWidgets import QFileDialog, QLineEdit
+
+    h, w = 96, 128
+    shading = np.linspace(0.6, 1.0, w, dtype=np.float32)[None, :].repeat(h, 0)
+    card = write_test_image(tmp_path / "blank.png", np.repeat(0.9 * shading[..., None], 3, 2))
+    picture = np.full((h, w, 3), 0.5, np.float32)
+    picture[30:60, 40:90] = 0.2
+    assert window.open_file(write_test_image(tmp_path / "lit.png", picture * shading[..., None]))
+    wait_idle(window)
+    window.operations.select("even-light")
+    form = window.operations.current_form()
+    line = form.fields["reference"].editor
+    assert isinstance(line, QLineEdit) and line.actions()
+    model_row = form.layout().getWidgetPosition(form.fields["model"])[0]
+    assert form.layout().isRowVisible(model_row)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(card), ""))
+    line.actions()[0].trigger()
+    assert form.values()["reference"] == str(card)
+    assert not form.layout().isRowVisible(model_row)
+    window.operations.live_preview.setChecked(False)
+    wait_idle(window)
+    with qtbot.waitSignal(window.service.finished, timeout=60_000):
+        qtbot.mouseClick(window.operations.apply_button, Qt.MouseButton.LeftButton)
+    wait_idle(window)
+    doc = window.controller.document
+    background = np.ones((h, w), bool)
+    background[30:60, 40:90] = False
+    evened = doc.image[..., 1][background]
+    assert evened.std() < 0.01 < doc.original[..., 1][background].std(), evened.std()
+    assert doc.history.steps[-1].record.resolved["reference_sha256"]
