@@ -52,10 +52,12 @@ def _patches(image255: np.ndarray, size: int) -> np.ndarray:
 
 def _chen_sigma(rows: np.ndarray) -> float:
     """Chen et al. 2015, Algorithm 1, on patch vectors (rows). Returns σ (same units)."""
-    x = rows.astype(np.float32, copy=True)
+    x = rows.astype(np.float64, copy=True)
     x -= x.mean(axis=0, keepdims=True)
-    # xᵀx through OpenCV: numpy's threaded BLAS stalls for seconds on a busy machine here
-    cov = cv2.mulTransposed(x, True).astype(np.float64) / max(len(x) - 1, 1)
+    # xᵀx through OpenCV (numpy's threaded BLAS stalls for seconds on a busy machine here),
+    # summed in float64: float32 sums lose the small eigenvalues' digits, and their rounding
+    # followed the thread count, so the same file gave another σ on another machine
+    cov = cv2.mulTransposed(x, True, dtype=cv2.CV_64F) / max(len(x) - 1, 1)
     eig = np.clip(np.linalg.eigvalsh(cov), 0.0, None)  # ascending
     d = len(eig)
     for i in range(d, 0, -1):
@@ -95,7 +97,7 @@ def estimate_noise_sigma(image: np.ndarray, *, seed: int = 0) -> float:
     sigma = _chen_sigma(rows)
     at_bound = (np.abs(rows) <= _CLIP_TOL) | (np.abs(rows - 255.0) <= _CLIP_TOL)
     if at_bound.mean() < 1e-3:  # not clipped (a float image, or no pile-up at 0 and 255)
-        return sigma
+        return _stable(sigma)
     # clipped: keep the patches whose mean lies well inside (0, 255), where the noise is
     # intact; selecting by the mean, not by "no pixel clipped", avoids keeping only the
     # patches whose noise happened to be small. The margin grows with the estimate.
@@ -106,7 +108,14 @@ def estimate_noise_sigma(image: np.ndarray, *, seed: int = 0) -> float:
         if keep.sum() < rows.shape[1] * 4:
             break
         sigma = _chen_sigma(rows[keep])
-    return sigma
+    return _stable(sigma)
+
+
+def _stable(sigma: float) -> float:
+    """σ to a millionth of a level. LAPACK's and BLAS's threads sum in an order that follows
+    their count, so the last digits of an estimate differ between machines (and between the
+    window and a batch worker with fewer threads); a recipe's ``auto`` must give the same σ."""
+    return round(float(sigma), 6)
 
 
 # FFDNet's best input σ relative to the estimate, for clipped 8-bit noisy photos:
@@ -183,7 +192,7 @@ def ffdnet_sigma(image: np.ndarray) -> float:
         q = white / std
         t *= float(np.clip((CHROMA_Q[1] - q) / (CHROMA_Q[1] - CHROMA_Q[0]), 0.0, 1.0))
     grain = grain_sigma(image) if t > 0 else 0.0
-    return float(np.clip((1 - t) * white + t * grain, 0.0, 75.0))
+    return _stable(np.clip((1 - t) * white + t * grain, 0.0, 75.0))
 
 
 # ---- correlated grain ----------------------------------------------------------------------

@@ -125,3 +125,31 @@ def test_auto_sigma_denoises_grain_near_the_best_fixed_sigma(photos):
     auto = _psnr(runner.run(noisy, sigma=ffdnet_sigma(noisy)), clean)
     assert auto > max(scores.values()) - 0.5
     assert auto > _psnr(runner.run(noisy, sigma=estimate_noise_sigma(noisy)), clean) + 1.0
+
+
+def test_the_estimate_does_not_depend_on_the_thread_count() -> None:
+    """A recipe's ``sigma=auto`` must measure the same σ in the window, in the command line
+    and in a batch worker with fewer threads: the same scan gives the same digits under
+    OMP_NUM_THREADS=1 and 2 (it did not when the covariance was summed in float32)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from photofix.core import imageio; from photofix.resources import sample_scan;"
+        "from photofix.ops.noise_level import estimate_noise_sigma as e, ffdnet_sigma as f;"
+        "rgb = imageio.load_image(sample_scan()).rgb[300:380, 200:296];"
+        "print(repr(e(rgb)), repr(f(rgb)))"
+    )
+    said = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "OMP_NUM_THREADS": str(n), "OPENBLAS_NUM_THREADS": str(n)},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        for n in (1, 2)
+    ]
+    assert said[0] == said[1] and said[0].strip(), said
