@@ -227,6 +227,7 @@ DATA_SPLIT = 0.3
 INNER = 3
 WINDOW_MARGIN = 1.0
 REACH = 6  # kernel footprints around a clipped pixel where its ringing is taken out
+REACH_FAR = 12  # the same for a kernel with side lobes (disk, motion): its ringing lasts
 
 
 def _hyper_laplacian_masked(y, k, mu, valid, *, alpha, steps, check):
@@ -319,12 +320,30 @@ def specular(clipped: np.ndarray, ks: int) -> np.ndarray:
     return small[lab]
 
 
-def _reach_support(k: np.ndarray) -> np.ndarray:
-    """The kernel's support dilated by itself ``REACH − 1`` times: where a clipped pixel's
+def ringing_reach(k: np.ndarray) -> int:
+    """How many kernel footprints a clipped pixel's ringing reaches: REACH, or REACH_FAR for
+    a kernel with sharp edges (a defocus disk, a motion line, most measured shakes), whose
+    spectrum falls to a zero and rises again (side lobes), so its ringing fades slowly. Found
+    along 16 rays of the kernel's spectrum: a value at least twice one nearer the centre, and
+    above 5 % of the DC; a Gaussian's spectrum only falls."""
+    f = np.abs(np.fft.fftshift(np.fft.fft2(np.asarray(k, np.float64), s=(128, 128))))
+    f /= f[64, 64]
+    radius = np.arange(64, dtype=np.float64)
+    for angle in np.linspace(0, np.pi, 16, endpoint=False):
+        ray = scipy.ndimage.map_coordinates(
+            f, [64 + radius * np.sin(angle), 64 + radius * np.cos(angle)], order=1
+        )
+        if np.any((ray > 0.05) & (ray > 2 * np.minimum.accumulate(ray))):
+            return REACH_FAR
+    return REACH
+
+
+def _reach_support(k: np.ndarray, reach: int = REACH) -> np.ndarray:
+    """The kernel's support dilated by itself ``reach − 1`` times: where a clipped pixel's
     blur, and the ringing it would cause, can reach."""
     sup = (k > 0).astype(np.float32)
     acc = sup.copy()
-    for _ in range(REACH - 1):
+    for _ in range(reach - 1):
         acc = scipy.ndimage.convolve(np.pad(acc, k.shape[0] // 2), sup, mode="constant") > 0.5
         acc = acc.astype(np.float32)
     return acc
@@ -350,13 +369,15 @@ def _merge_boxes(boxes: list[list[int]]) -> list[list[int]]:
     return boxes
 
 
-def highlight_windows(invalid: np.ndarray, k: np.ndarray) -> list[tuple[slice, slice]]:
+def highlight_windows(
+    invalid: np.ndarray, k: np.ndarray, reach: int = REACH
+) -> list[tuple[slice, slice]]:
     """Windows of ``invalid``'s frame that hold every clipped cluster, the reach of its blur
-    (REACH kernel footprints) and a margin for the solve's own borders; overlapping windows are
-    merged, and each is grown to an FFT-friendly size where the frame allows."""
+    (``reach`` kernel footprints) and a margin for the solve's own borders; overlapping windows
+    are merged, and each is grown to an FFT-friendly size where the frame allows."""
     ks = k.shape[0]
     h, w = invalid.shape
-    grow = REACH * (ks // 2 + 1) + 3 + int(WINDOW_MARGIN * ks + 16)
+    grow = reach * (ks // 2 + 1) + 3 + int(WINDOW_MARGIN * ks + 16)
     boxes = []
     for sl in scipy.ndimage.find_objects(scipy.ndimage.label(invalid)[0]):
         ys, xs = sl
@@ -378,30 +399,36 @@ def highlight_windows(invalid: np.ndarray, k: np.ndarray) -> list[tuple[slice, s
     return out
 
 
-def masked_windows(frame, res, invalid, k, solve) -> None:
+def masked_windows(frame, res, invalid, k, solve, reach: int = REACH) -> None:
     """Replace ``res`` near clipped pixels by the masked solve, window by window (in place).
 
     The masked solve is ~0.4 dB less exact than the plain one on valid data, and ~10× dearer,
     so it is used only where a clipped pixel's blur can reach, and run only on windows around
     the clipped clusters (each framed by the tiles' own margin, edge-tapered like a tile).
+    ``reach``: how many kernel footprints around a clipped pixel take the masked solve
+    (:func:`ringing_reach`).
     """
-    ks = k.shape[0]
-    reach = _reach_support(k)
-    for sy, sx in highlight_windows(invalid, k):
+    support = _reach_support(k, reach)
+    for sy, sx in highlight_windows(invalid, k, reach):
         sub_invalid = invalid[sy, sx]
+        # the reach around the clipped pixels, by a circular convolution on a frame padded by
+        # the reach's size (so nothing wraps round, and a window may be smaller than it)
+        wh, ww = sub_invalid.shape
+        padded = np.zeros((wh + support.shape[0], ww + support.shape[1]), np.float32)
+        padded[:wh, :ww] = sub_invalid
         near = (
             scipy.fft.irfft2(
-                scipy.fft.rfft2(sub_invalid.astype(np.float32), workers=1)
-                * otf(reach, sub_invalid.shape),
-                s=sub_invalid.shape,
+                scipy.fft.rfft2(padded, workers=1) * otf(support, padded.shape),
+                s=padded.shape,
                 workers=1,
-            )
+            )[:wh, :ww]
             > 0.5
         )
         mix = scipy.ndimage.uniform_filter(near.astype(np.float32), 5)
         sub = frame[sy, sx]
         full = sy.stop - sy.start == frame.shape[0] and sx.stop - sx.start == frame.shape[1]
         if not full:
+            ks = k.shape[0]
             sub = edge_taper(sub, k, min(sub.shape[0] // 2 - 1, 2 * ks + 8))
         masked = solve(sub, k, valid=~sub_invalid)
         res[sy, sx] += mix * (masked - res[sy, sx])
@@ -426,6 +453,8 @@ def deconvolve_image(
     ks = k.shape[0]
     margin = int(4 * ks + 24)
     out = np.empty_like(image, dtype=np.float32)
+    clipped = (image >= SATURATED).any(axis=2)  # one mask for all channels: no colour fringes
+    reach = ringing_reach(k) if clipped.any() else REACH
     jobs = [(ys, xs, ch) for ys in _spans(h, tile) for xs in _spans(w, tile) for ch in range(c)]
     done = [0]
 
@@ -446,7 +475,7 @@ def deconvolve_image(
         )
         frame = pad_consistent(part, pad, k)
         frame = edge_taper(frame, k, min(margin, 2 * ks + 8))
-        sat = specular(part >= SATURATED, ks)
+        sat = specular(clipped[fy0:fy1, fx0:fx1], ks)
         res = solve(frame, k)
         if sat.any():
             # clipped highlights (and their 1 px rim) do not obey the blur model: solve the
@@ -455,7 +484,7 @@ def deconvolve_image(
             invalid[
                 pad[0][0] : pad[0][0] + part.shape[0], pad[1][0] : pad[1][0] + part.shape[1]
             ] = scipy.ndimage.binary_dilation(sat, iterations=1)
-            masked_windows(frame, res, invalid, k, solve)
+            masked_windows(frame, res, invalid, k, solve, reach)
         out[y0:y1, x0:x1, ch] = res[margin : margin + (y1 - y0), margin : margin + (x1 - x0)]
         done[0] += 1
         if progress is not None:

@@ -241,16 +241,22 @@ def test_clipped_highlights_are_solved_in_windows_without_changing_the_picture(
     seen = []
     windows = deconv.highlight_windows
 
-    def spy(invalid, kk):
-        out = windows(invalid, kk)
+    masks = []
+
+    def spy(invalid, kk, reach):
+        out = windows(invalid, kk, reach)
         seen.extend((s.stop - s.start) * (t.stop - t.start) for s, t in out)
+        masks.append(invalid.copy())
         return out
 
     monkeypatch.setattr(deconv, "highlight_windows", spy)
     windowed = deblur_image(blurry, k, noise=0.5)
-    # two windows per colour channel, together a small part of the tile
-    assert len(seen) == 6 and sum(seen) < 3 * 0.3 * (320 + 2 * 60) ** 2, seen
-    whole = lambda inv, kk: [(slice(0, inv.shape[0]), slice(0, inv.shape[1]))]  # noqa: E731
+    # two windows per colour channel, together under half of the tile
+    assert len(seen) == 6 and sum(seen) < 3 * 0.45 * (320 + 2 * 60) ** 2, seen
+    # one clipped mask for the three channels (a highlight clipped in one channel only is
+    # still left out of all three, so the channels do not part into colour fringes)
+    assert all(np.array_equal(m, masks[0]) for m in masks)
+    whole = lambda inv, kk, reach: [(slice(0, inv.shape[0]), slice(0, inv.shape[1]))]  # noqa: E731
     monkeypatch.setattr(deconv, "highlight_windows", whole)
     tile_masked = deblur_image(blurry, k, noise=0.5)
     diff = np.abs(windowed - tile_masked)
@@ -259,6 +265,18 @@ def test_clipped_highlights_are_solved_in_windows_without_changing_the_picture(
     ignored = deblur_image(blurry, k, noise=0.5)
     ref = np.clip(clean, 0, 1)
     assert psnr(windowed, ref) > psnr(ignored, ref) + 0.5, (psnr(windowed, ref), psnr(ignored, ref))
+
+
+def test_sharp_edged_kernels_take_the_masked_solve_further_from_a_highlight() -> None:
+    """A disk's or a motion line's ringing lasts (their spectra have side lobes), a
+    Gaussian's fades: the reach of the highlight solve follows."""
+    from photofix.ops.deconv import REACH, REACH_FAR, ringing_reach
+
+    assert REACH_FAR > REACH
+    for k in (gaussian_psf(0.6), gaussian_psf(1.5), gaussian_psf(3.0)):
+        assert ringing_reach(k) == REACH
+    for k in (disk_psf(2.0), disk_psf(5.0), motion_psf(5, 0), motion_psf(17, 120)):
+        assert ringing_reach(k) == REACH_FAR
 
 
 def _flat_card(h: int, w: int, shading: np.ndarray, seed: int) -> np.ndarray:
