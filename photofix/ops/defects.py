@@ -65,6 +65,7 @@ GRAIN_CONTRAST = 4.0  # a speck differs from its ring by this many local grain s
 CONTINUES = 0.5  # a line whose ridge goes on past an end at this share of its contrast is cut
 CONTINUE_SPAN = 16  # px beyond (and before) each end where the ridge is compared
 MIN_LINE_SHARE = 0.1  # a line filled without review spans this share of the long side
+LOPSIDED = 0.15  # a line whose two edges differ by more than this share of its contrast is lopsided
 ONE_STEP_CAP = 0.05  # one step fills at most this share of the picture (grown by 1 px)
 
 
@@ -387,6 +388,50 @@ def line_continuation(y: np.ndarray, points: np.ndarray, width: float, polarity:
     return max(ratios)
 
 
+def lopsidedness(
+    y: np.ndarray,
+    sub: np.ndarray,
+    centre: np.ndarray,
+    origin: tuple[int, int],
+    width: float,
+    polarity: float,
+) -> float:
+    """How unlike the two edges of a detected line are: along its centre line (``centre``, bool,
+    in the line's box ``sub`` whose top-left corner is ``origin`` in ``y``, the luminance after
+    a σ 1 Gaussian), the median difference between the picture at its two edges (``width`` / 2
+    px either side, across the line's local direction), as a share of the line's contrast
+    against its sides (``RIDGE_GAP`` px further out; ``polarity`` 1 for a bright line).
+
+    A scratch is laid over the print: its two edges are alike (cut, or drawn, the same on both
+    sides), so this is near 0. A highlight along the rounded edge of an object (a ledge, a hat
+    brim, the lit side of a stick or a pole) or a shadow line against one side of a step is
+    lopsided: sharp against the outline on one side, fading with the shading on the other."""
+    k = _TENSOR_REACH
+    soft = cv2.GaussianBlur(np.pad(sub, k).astype(np.float32), (0, 0), 1.5)
+    gx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3)
+    r, c = np.nonzero(centre)
+    jxx = cv2.GaussianBlur(gx * gx, (0, 0), 3.0)[r + k, c + k]
+    jyy = cv2.GaussianBlur(gy * gy, (0, 0), 3.0)[r + k, c + k]
+    jxy = cv2.GaussianBlur(gx * gy, (0, 0), 3.0)[r + k, c + k]
+    normal = 0.5 * np.arctan2(2 * jxy, jxx - jyy)  # across the line
+    nx, ny = np.cos(normal), np.sin(normal)
+    # one side throughout: the local normals turned to agree with the line's mean normal
+    mean = np.arctan2(np.sum(np.sin(2 * normal)), np.sum(np.cos(2 * normal))) / 2
+    turn = np.where(nx * np.cos(mean) + ny * np.sin(mean) < 0, -1.0, 1.0)
+    nx, ny = nx * turn, ny * turn
+    cx, cy = c + float(origin[0]), r + float(origin[1])
+    edge, out = width / 2, width / 2 + RIDGE_GAP
+    a = _sample(y, cx + nx * edge, cy + ny * edge)
+    b = _sample(y, cx - nx * edge, cy - ny * edge)
+    sides = _sample(y, cx + nx * out, cy + ny * out) + _sample(y, cx - nx * out, cy - ny * out)
+    contrast = polarity * (y[r + origin[1], c + origin[0]] - sides / 2)
+    on = contrast > 0  # where it is a line of its polarity (crossing scratches may merge)
+    if not on.any():
+        return 0.0
+    return abs(float(np.median((a - b)[on]))) / max(float(np.median(contrast[on])), ISOLATION_FLOOR)
+
+
 def _shape_evidence(
     kind: str,
     comp: np.ndarray,
@@ -404,7 +449,10 @@ def _shape_evidence(
       buttons, studs, a wall's holes) is picture content, so it scores 0;
     * scratches: a line whose ridge goes on past its ends (:func:`line_continuation` ≥
       ``CONTINUES``) was only partly found, or is a pole, railing or rim of the picture, so it
-      scales down by ``CONTINUES / continuation``; and a line shorter than ``MIN_LINE_SHARE``
+      scales down by ``CONTINUES / continuation``; a line whose two edges are unlike
+      (:func:`lopsidedness` above ``LOPSIDED``: a highlight along a ledge or a brim, a shadow
+      against one side of a step) is picture structure, not something laid over the print, and
+      scales down by ``LOPSIDED / lopsidedness``; and a line shorter than ``MIN_LINE_SHARE``
       of the picture's long side (a post, a stick, a spire) scales with its length. Scratches
       from handling run across much of a print.
     """
@@ -436,6 +484,8 @@ def _shape_evidence(
             polarity = 1.0 if mean_c[i] >= mean_r[i] else -1.0
             cont = line_continuation(y, points, width, polarity)
             factor = min(1.0, CONTINUES / cont) if cont > 0 else 1.0
+            side = lopsidedness(y, sub, centre, (x, y0), width, polarity)
+            factor *= min(1.0, LOPSIDED / side) if side > 0 else 1.0
             out[i] = factor * min(1.0, length / (MIN_LINE_SHARE * long_side))
     return out
 

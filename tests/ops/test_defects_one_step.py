@@ -162,3 +162,20 @@ def test_a_row_of_alike_specks_is_picture_content_not_dust() -> None:
         assert len(found.regions) == 6, layout
         filled = [r for r in found.regions if r.confident]
         assert (len(filled) == 6) if expect_filled else not filled, (layout, filled)
+
+
+def test_a_line_along_a_step_edge_is_left_for_review() -> None:
+    """A long straight bright line between a darker and a lighter part of the picture (a
+    highlight along a ledge or a brim: its two edges unlike) is proposed for review but not
+    filled in one step; the same line over an even print (a scratch: both edges alike) is."""
+    for step, confident in ((0.0, True), (0.1, False)):
+        image = _flat(240, 200, 0.01)
+        image[:, :98] -= step / 2  # the picture left of the line darker, right of it lighter
+        image[:, 101:] += step / 2
+        image[80:160, 98:101] = 0.9
+        prob = _prob(240, 200)
+        prob[80:160, 97:102, 1] = 0.99
+        (region,) = D.regions_from_probabilities(image, prob, kinds=("scratches",)).regions
+        assert region.confident == confident, (step, region)
+        if not confident:
+            assert region.confidence > 0.3, region  # still proposed, with some confidence
