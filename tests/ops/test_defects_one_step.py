@@ -1,7 +1,8 @@
 """What one-step ``remove-defects`` may fill without review: the shape tests and the cap.
 
 The probability maps here are drawn by hand, so each test isolates one rule of
-``photofix.ops.defects._shape_evidence`` / ``_cap_one_step`` from what DefectNet would say."""
+``photofix.ops.defect_shapes.shape_evidence`` / ``defects._cap_one_step`` from what DefectNet
+would say."""
 
 from __future__ import annotations
 
