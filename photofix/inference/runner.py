@@ -90,8 +90,9 @@ class ModelRunner:
 
     @property
     def _channels_last(self) -> bool:
-        """NHWC for reduced precision: oneDNN's bf16 and the tensor cores' fp16 kernels."""
-        return self._half or self._bf16
+        """NHWC for reduced precision (oneDNN's bf16 and the tensor cores' fp16 kernels), and
+        for a spec that asks for it in float32."""
+        return self._half or self._bf16 or self.spec.channels_last
 
     # -- one tile -----------------------------------------------------------------------
     def process_tile(self, tile: np.ndarray, **options: Any) -> np.ndarray:
@@ -123,7 +124,12 @@ class ModelRunner:
         mult = spec.tiling.multiple
         extra_h, extra_w = (-x.shape[2]) % mult, (-x.shape[3]) % mult
         if extra_h or extra_w:
-            x = F.pad(x, (0, extra_w, 0, extra_h), mode="replicate")
+            mode = _TORCH_PAD[spec.tiling.pad_mode]
+            if mode == "reflect" and min(x.shape[2] - extra_h, x.shape[3] - extra_w) <= max(
+                extra_h, extra_w
+            ):
+                mode = "replicate"  # too small to mirror
+            x = F.pad(x, (0, extra_w, 0, extra_h), mode=mode)
         with torch.inference_mode(), _autocast(torch, self._bf16, self.device.kind):
             if self._channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -151,8 +157,10 @@ class ModelRunner:
             chosen, overlap = max(image.shape[:2]), 0
         else:
             chosen, overlap = tile or self.tile_size(**options), t.overlap
+        if isinstance(image, np.ndarray):  # (else an array-like the tiler reads tile by tile)
+            image = np.ascontiguousarray(image, np.float32)
         out = run_tiled(
-            np.ascontiguousarray(image, np.float32),
+            image,
             lambda piece: self.process_tile(piece, **options),
             scale=self.spec.scale,
             tile=chosen,

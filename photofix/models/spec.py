@@ -60,14 +60,17 @@ class PackageWeights:
 @dataclass(frozen=True)
 class Tiling:
     """How the model is tiled: tile edge (input px), blend overlap, context cropped after the
-    network, the multiple the network needs its input size to be (the runner pads), and the
-    grid tiles must start on (networks working on polyphase sub-images need 2)."""
+    network, the multiple the network needs its input size to be (the runner pads the bottom
+    and right edges, by ``pad_mode``: "replicate" or "reflect", which falls back to replicate
+    on a tile too small to mirror), and the grid tiles must start on (networks working on
+    polyphase sub-images need 2)."""
 
     tile: int = 256
     overlap: int = 16
     context: int = 16
     multiple: int = 1
     align: int = 1
+    pad_mode: str = "replicate"
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,9 @@ class ModelSpec:
     applied by the runner at every tile; with ``Border.consumed`` the network itself eats the
     padding (waifu2x's unpadded convolutions), otherwise ``pixels × scale`` are cropped after.
     ``kind`` is one of :data:`KINDS`; ``clip_output`` False keeps values outside [0, 1] (a
-    colorizer's a*b*, a detector's logits).
+    colorizer's a*b*, a detector's logits). ``channels_last`` runs the network in NHWC even in
+    float32 (oneDNN's float32 convolutions are faster so for some networks; reduced precision
+    always does).
     """
 
     id: str
@@ -119,6 +124,7 @@ class ModelSpec:
     extra: dict[str, Any] = field(default_factory=dict)
     kind: str = "tiled"
     clip_output: bool = True
+    channels_last: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

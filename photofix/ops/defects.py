@@ -25,8 +25,7 @@ the soft edges of a scratch go too.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,11 +33,10 @@ import cv2
 import numpy as np
 
 from photofix.core.errors import OperationError
-from photofix.core.recipe import ModelUse, current_facts
+from photofix.inference.device import DevicePolicy
 from photofix.inference.progress import Progress
-from photofix.inference.tiling import run_tiled
+from photofix.inference.runner import runner_for
 from photofix.models import defect_net
-from photofix.models.spec import weights_sha256
 from photofix.ops.defect_shapes import (
     RIDGE_GAP,
     TENSOR_REACH,
@@ -90,43 +88,18 @@ def _hysteresis(strong: np.ndarray, weak: np.ndarray) -> np.ndarray:
     return keep[labels]
 
 
-@functools.lru_cache(maxsize=2)
-def _runner(device: str) -> Callable[[np.ndarray], np.ndarray]:
-    return defect_net.load(device)
-
-
-def defect_probabilities(image: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+def defect_probabilities(
+    image: np.ndarray, progress: Progress | None = None, device: DevicePolicy | None = None
+) -> np.ndarray:
     """DefectNet's probabilities, float32 HxWx2 (dust, scratches) in [0, 1], for ``image``
-    (float32 HxWx3 in [0, 1])."""
+    (float32 HxWx3 in [0, 1]), through the shared model runner on the device ``device`` picks
+    (the step record gets the model, its weights' SHA-256, device, precision and tile)."""
     progress = progress or Progress()
     progress.update(0.0, "Measuring grain and lines")
     # computed tile by tile, so the four feature maps are never held whole
     features = defect_net.TiledFeatures(image)
-    prob = run_tiled(
-        features,  # type: ignore[arg-type]  # sliced like an array
-        _runner("cpu"),
-        tile=TILE,
-        overlap=16,
-        context=defect_net.CONTEXT,
-        out_channels=len(defect_net.CHANNELS),
-        progress=progress,
-    )
-    _record_detector()
-    return prob
-
-
-def _record_detector() -> None:
-    """Tell the step being recorded (if any) that DefectNet ran: its id, weights' SHA-256 and
-    licence, on the CPU in float32, with the tile size the tiler used."""
-    facts = current_facts()
-    if facts is None:
-        return
-    tiling = facts.take_tiling()
-    spec = defect_net.SPEC
-    tile = tiling[0] if tiling is not None else TILE
-    facts.model(
-        ModelUse(spec.id, spec.task, weights_sha256(spec), spec.licence, "cpu", "float32", tile)
-    )
+    runner = runner_for(defect_net.SPEC, device)
+    return runner.run(features, progress=progress, tile=TILE)  # type: ignore[arg-type]
 
 
 def dust_mask(prob: np.ndarray, sensitivity: float = 0.5) -> np.ndarray:
@@ -353,11 +326,13 @@ def find_regions(
     sensitivity: float = 0.5,
     kinds: Iterable[str] = DEFAULT_KINDS,
     progress: Progress | None = None,
+    device: DevicePolicy | None = None,
 ) -> DefectRegions:
     """The damage regions of ``image`` (float32 HxWx3 in [0, 1]) with their kind and confidence.
 
     ``sensitivity`` in [0, 1]: higher finds fainter damage (and more false alarms); 0.5 is the
-    measured balance. ``kinds``: any of "dust", "scratches", "tears", "spots".
+    measured balance. ``kinds``: any of "dust", "scratches", "tears", "spots". ``device``:
+    where DefectNet runs (the default policy: an accelerator when there is one).
     """
     kinds = tuple(kinds)
     unknown = set(kinds) - set(KINDS)
@@ -368,7 +343,7 @@ def find_regions(
     progress = progress or Progress()
     prob = None
     if "dust" in kinds or "scratches" in kinds:
-        prob = defect_probabilities(image, progress.sub(0.0, 0.9))
+        prob = defect_probabilities(image, progress.sub(0.0, 0.9), device)
     found = regions_from_probabilities(image, prob, sensitivity, kinds, progress)
     progress.update(1.0, "Defects found")
     return found
@@ -435,9 +410,10 @@ def detect_defects(
     sensitivity: float = 0.5,
     kinds: Iterable[str] = DEFAULT_KINDS,
     progress: Progress | None = None,
+    device: DevicePolicy | None = None,
 ) -> np.ndarray:
     """The proposed damage mask (bool HxW) of ``image``: every region of :func:`find_regions`."""
-    return find_regions(image, sensitivity, kinds, progress).mask()
+    return find_regions(image, sensitivity, kinds, progress, device).mask()
 
 
 def parse_kinds(text: str) -> tuple[str, ...]:
@@ -454,7 +430,7 @@ def parse_kinds(text: str) -> tuple[str, ...]:
 
 def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
     kinds = parse_kinds(params["kinds"])
-    mask = detect_defects(layers.image, params["sensitivity"], kinds, ctx.progress)
+    mask = detect_defects(layers.image, params["sensitivity"], kinds, ctx.progress, ctx.device)
     if layers.alpha is not None:
         mask &= layers.alpha > 0.5  # transparent areas are not damage
     return layers.replace(mask=mask)

@@ -58,7 +58,9 @@ def _propose_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -
     """The mask ``remove-defects`` fills: the confident detections (``fill=all``: every
     detection) grown by 1 px, inside the alpha. Says what it found and what it leaves."""
     kinds = defects.parse_kinds(params["kinds"])
-    found = defects.find_regions(layers.image, params["sensitivity"], kinds, ctx.progress)
+    found = defects.find_regions(
+        layers.image, params["sensitivity"], kinds, ctx.progress, ctx.device
+    )
     chosen = found.mask() if params.get("fill", "confident") == "all" else found.confident_mask()
     if layers.alpha is not None:
         chosen &= layers.alpha > 0.5

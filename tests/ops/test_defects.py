@@ -203,3 +203,22 @@ def test_the_step_record_names_the_detector_and_its_weights() -> None:
         shipped = hashlib.sha256(defect_net.WEIGHTS.read_bytes()).hexdigest()
         assert (model["id"], model["sha256"], model["device"]) == ("defect-net", shipped, "cpu")
         assert "GPL" in model["licence"] and model["tile"] == 128
+
+
+def test_detection_runs_defect_net_through_the_shared_runner() -> None:
+    """DefectNet is one of the runner's models: loaded once and kept for the next detection
+    (the window's second proposal starts at once), released with the others."""
+    from photofix.inference.device import DevicePolicy
+    from photofix.inference.runner import runner_for, unload_models
+    from photofix.models import defect_net
+    from photofix.ops.defects import defect_probabilities
+
+    unload_models()
+    runner = runner_for(defect_net.SPEC, DevicePolicy("cpu"))
+    assert not runner.loaded
+    image = np.random.default_rng(1).random((80, 90, 3)).astype(np.float32)
+    prob = defect_probabilities(image, device=DevicePolicy("cpu"))
+    assert prob.shape == (80, 90, 2) and prob.min() >= 0.0 and prob.max() <= 1.0
+    assert runner.loaded and runner_for(defect_net.SPEC, DevicePolicy("cpu")) is runner
+    unload_models()
+    assert not runner_for(defect_net.SPEC, DevicePolicy("cpu")).loaded

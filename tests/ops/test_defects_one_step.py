@@ -107,7 +107,7 @@ def test_one_step_fills_at_most_the_cap_and_says_so() -> None:
 
 def test_the_cap_note_reaches_the_user(monkeypatch) -> None:
     image, prob = _speck_field()
-    monkeypatch.setattr(D, "defect_probabilities", lambda im, progress=None: prob)
+    monkeypatch.setattr(D, "defect_probabilities", lambda im, progress=None, device=None: prob)
     notes: list[str] = []
     op = REGISTRY.get("remove-defects")
     ctx = OpContext(Progress(notice_callback=notes.append))
