@@ -20,7 +20,9 @@ Prints, and writes to benchmarks/results/deblur.json (+ deblur_sheet.png, a cont
     band (image minus that low-pass) before and after; on the five photos and on the real
     clean prints of ``../shared/data/real-damage/clean-controls`` when present. Both for the
     automatic fit and for flat-field correction from a blank card scanned under the same light
-    (grain σ 2 levels, specks of dust, 8 bits).
+    (grain σ 2 levels, specks of dust, 8 bits); and each picture on a card mount (6 % of its
+    long side) under the same shadings, fitted on the painted mount (``fit=mask``) or on the
+    whole scan, scored on the picture.
 
 Usage: nice -n 10 .venv/bin/python benchmarks/bench_deblur.py [--quick] [--big] [--calibrate]
        [--even-light] [--auto-parametric] [--shake]
@@ -42,7 +44,7 @@ from scipy import ndimage
 
 from photofix.ops import deconv
 from photofix.ops.deblur import ESTIMATED_KERNEL_MU, deblur_image
-from photofix.ops.even_light import even_light, flat_field_gain
+from photofix.ops.even_light import even_light, flat_field_gain, shading_gain
 from photofix.ops.noise_level import estimate_noise_sigma
 from photofix.ops.psf import disk_psf, gaussian_psf, kernel_picture, motion_psf
 from photofix.ops.psf_estimate import estimate_free_kernel, estimate_parametric, estimate_shake
@@ -312,14 +314,55 @@ def blank_card(g: np.ndarray, seed: int) -> np.ndarray:
     return (np.round(np.clip(card, 0, 1) * 255) / 255).astype(np.float32)
 
 
+def mounted(im: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``im`` on a card mount (6 % of its long side wide, a warm paper tone with grain σ 2
+    levels), as a flatbed scan of a mounted print; and the mount (bool)."""
+    border = max(16, round(0.06 * max(im.shape[:2])))
+    h, w = im.shape[:2]
+    rng = np.random.default_rng(seed)
+    card = np.full((h + 2 * border, w + 2 * border, 3), (0.86, 0.83, 0.76), np.float32)
+    card += rng.normal(0, 2 / 255, card.shape).astype(np.float32)
+    card[border:-border, border:-border] = im
+    mount = np.ones(card.shape[:2], bool)
+    mount[border:-border, border:-border] = False
+    return card, mount
+
+
+def shadings(h: int, w: int):
+    """The two synthetic shadings: a vignette (corners at 55 %) and a one-sided gradient."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    r2 = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / ((w / 2) ** 2 + (h / 2) ** 2)
+    return (("vignette", 1 - 0.45 * r2), ("gradient", 0.6 + 0.4 * xx / w))
+
+
+def mounted_removed(im: np.ndarray, seed: int) -> dict[str, dict[str, float]]:
+    """On ``im`` mounted (:func:`mounted`) under each shading: the share of the picture's
+    low-frequency error removed by the fit on the painted mount (``fit=mask``) and by the fit
+    on the whole scan."""
+    card, mount = mounted(im, seed)
+    h, w = card.shape[:2]
+    s = max(h, w) / 16
+    out = {}
+    for kind, g in shadings(h, w):
+        lit = np.clip(card * g[..., None].astype(np.float32), 0, 1).astype(np.float32)
+        e_in = float(np.sqrt(np.mean(cv2.GaussianBlur(lit - card, (0, 0), s)[~mount] ** 2)))
+        row = {}
+        for fit, where in (("mount", mount), ("whole", None)):
+            gain = shading_gain(lit, model=kind, where=where)
+            fixed = np.clip(lit * gain[..., None], 0, 1)
+            err = cv2.GaussianBlur(fixed - card, (0, 0), s)[~mount]
+            row[fit] = 1 - float(np.sqrt(np.mean(err**2))) / e_in
+        out[kind] = row
+    return out
+
+
 def even_light_bench():
     """Per photo and shading: the automatic fit (``model`` as named for the shading, and
-    ``both``) and flat-field correction from a blank card's scan under the same light."""
+    ``both``), flat-field correction from a blank card's scan under the same light, and the
+    photo mounted, fitted on its mount or on the whole scan (:func:`mounted_removed`)."""
     out = []
     for i, (group, name, im) in enumerate(even_light_photos()):
         h, w = im.shape[:2]
-        yy, xx = np.mgrid[0:h, 0:w]
-        r2 = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / ((w / 2) ** 2 + (h / 2) ** 2)
         s = max(h, w) / 16
 
         def lp(a, s=s):
@@ -328,7 +371,8 @@ def even_light_bench():
         def detail_psnr(a, im=im, lp=lp):
             return psnr(a - lp(a) + 0.5, im - lp(im) + 0.5)
 
-        for kind, g in (("vignette", 1 - 0.45 * r2), ("gradient", 0.6 + 0.4 * xx / w)):
+        on_mount = mounted_removed(im, seed=i)
+        for kind, g in shadings(h, w):
             g = g.astype(np.float32)
             shaded = np.clip(im * g[..., None], 0, 1)
             t0 = time.perf_counter()
@@ -350,6 +394,8 @@ def even_light_bench():
                 "low_freq_error_removed": removed(fixed),
                 "low_freq_error_removed_model_both": removed(fixed_both),
                 "low_freq_error_removed_reference": removed(flat),
+                "mounted_removed_fit_on_mount": on_mount[kind]["mount"],
+                "mounted_removed_fit_on_whole": on_mount[kind]["whole"],
                 "detail_psnr_before": detail_psnr(shaded),
                 "detail_psnr_after": detail_psnr(fixed),
                 "detail_psnr_after_reference": detail_psnr(flat),
@@ -359,7 +405,9 @@ def even_light_bench():
             print(
                 f"even-light {group:8} {name[:24]:24} {kind:9} removed: fit"
                 f" {100 * row['low_freq_error_removed']:6.1f} %, reference"
-                f" {100 * row['low_freq_error_removed_reference']:5.1f} %;  detail PSNR"
+                f" {100 * row['low_freq_error_removed_reference']:5.1f} %, mounted: on the mount"
+                f" {100 * row['mounted_removed_fit_on_mount']:5.1f} % (whole"
+                f" {100 * row['mounted_removed_fit_on_whole']:6.1f} %);  detail PSNR"
                 f" {row['detail_psnr_before']:.2f} → {row['detail_psnr_after']:.2f} (fit),"
                 f" {row['detail_psnr_after_reference']:.2f} (reference)",
                 flush=True,
@@ -376,6 +424,8 @@ def even_light_summary(rows) -> dict:
             rs = [r for r in rows if r["set"] == group and r["shading"] == kind]
             fit = [r["low_freq_error_removed"] for r in rs]
             ref = [r["low_freq_error_removed_reference"] for r in rs]
+            mount = [r["mounted_removed_fit_on_mount"] for r in rs]
+            whole = [r["mounted_removed_fit_on_whole"] for r in rs]
             summary[f"{group}/{kind}"] = {
                 "n": len(rs),
                 "fit_mean_removed": float(np.mean(fit)),
@@ -383,6 +433,10 @@ def even_light_summary(rows) -> dict:
                 "reference_mean_removed": float(np.mean(ref)),
                 "reference_min_removed": float(np.min(ref)),
                 "reference_at_least_70": int(sum(v >= 0.7 for v in ref)),
+                "mounted_fit_on_mount_mean_removed": float(np.mean(mount)),
+                "mounted_fit_on_mount_at_least_70": int(sum(v >= 0.7 for v in mount)),
+                "mounted_fit_on_mount_min_removed": float(np.min(mount)),
+                "mounted_fit_on_whole_mean_removed": float(np.mean(whole)),
                 "reference_worst_detail_psnr_change": float(
                     min(r["detail_psnr_after_reference"] - r["detail_psnr_before"] for r in rs)
                 ),
@@ -393,7 +447,11 @@ def even_light_summary(rows) -> dict:
             f" {v['fit_at_least_70']}/{v['n']} ≥ 70 %;  reference"
             f" {100 * v['reference_mean_removed']:5.1f} % mean (min"
             f" {100 * v['reference_min_removed']:5.1f}), {v['reference_at_least_70']}/{v['n']}"
-            f" ≥ 70 %, detail PSNR worst {v['reference_worst_detail_psnr_change']:+.2f} dB"
+            f" ≥ 70 %, detail PSNR worst {v['reference_worst_detail_psnr_change']:+.2f} dB;"
+            f"  mounted, fit on the mount {100 * v['mounted_fit_on_mount_mean_removed']:5.1f} %"
+            f" ({v['mounted_fit_on_mount_at_least_70']}/{v['n']} ≥ 70 %, min"
+            f" {100 * v['mounted_fit_on_mount_min_removed']:5.1f}), on the whole scan"
+            f" {100 * v['mounted_fit_on_whole_mean_removed']:5.1f} %"
         )
     return summary
 

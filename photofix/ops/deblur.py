@@ -246,4 +246,5 @@ OPERATION = Operation(
         Param("method", "choice", "hl", "solver: hl (hyper-Laplacian) or rl", choices=("hl", "rl")),
     ),
     run=_run,
+    reads=("mask",),  # psf=shake without a region: the painted mask's box
 )

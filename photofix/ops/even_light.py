@@ -9,6 +9,11 @@ get almost no say; clipped black and white pixels are left out of the fit. (An e
 fit after Likar et al., IEEE TMI 2001, was tried and removed the scene's own light instead:
 docs/deblur.md.)
 
+With ``fit=mask`` the light is measured only where the user painted the mask — a print's
+mount or paper border, a sky, a wall that should be evenly lit — and the fitted field is
+divided out everywhere: a mounted print's card is the best witness of the lamp there is short
+of a blank reference.
+
 The fit runs on a copy reduced to 256 px; the field is evaluated at full resolution and applied
 equally to R, G and B (a gain, so colours and 16-bit precision are kept), scaled so that the
 best-lit point keeps its value and the shaded parts are lifted. ``strength`` applies a fraction
@@ -41,6 +46,8 @@ FIT_SIZE = 256
 MIN_REFERENCE = 0.1
 # the largest difference of aspect ratio (relative) between a reference and the picture
 ASPECT_TOLERANCE = 0.03
+# fit=mask: the smallest share of the picture the painted mask must cover
+MIN_FIT_SHARE = 0.02
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
@@ -65,10 +72,12 @@ MODELS = {
 }
 
 
-def fit_shading(image: np.ndarray, model: str = "vignette") -> np.ndarray:
+def fit_shading(
+    image: np.ndarray, model: str = "vignette", where: np.ndarray | None = None
+) -> np.ndarray:
     """Log-gain coefficients of the model's terms, fitted robustly to the log-luminance
     gradients (a picture's own gradients are sparse: large at edges, near zero elsewhere;
-    the shading's are small and everywhere)."""
+    the shading's are small and everywhere); only inside ``where`` (bool HxW) when given."""
     h, w = image.shape[:2]
     f = min(1.0, FIT_SIZE / max(h, w))
     size = (max(8, round(w * f)), max(8, round(h * f)))
@@ -76,6 +85,9 @@ def fit_shading(image: np.ndarray, model: str = "vignette") -> np.ndarray:
     y = np.asarray(small, np.float32) @ LUMA
     logy = np.log(np.maximum(y, 1e-3)).astype(np.float64)
     ok = (y > 0.02) & (y < 0.98)
+    if where is not None:  # the fit copy's pixels that lie wholly in the mask
+        inside = cv2.resize(where.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        ok &= inside > 0.999
     sh, sw = logy.shape
     basis = _basis(sh, sw, MODELS[model]).astype(np.float64).reshape(sh, sw, -1)
     gx, gy = np.diff(logy, axis=1), np.diff(logy, axis=0)
@@ -96,10 +108,17 @@ def fit_shading(image: np.ndarray, model: str = "vignette") -> np.ndarray:
     return coef
 
 
-def shading_gain(image: np.ndarray, *, model: str = "vignette", strength: float = 1.0):
-    """The gain (h×w float32, ≥ 1) that divides the fitted shading out of ``image``."""
+def shading_gain(
+    image: np.ndarray,
+    *,
+    model: str = "vignette",
+    strength: float = 1.0,
+    where: np.ndarray | None = None,
+):
+    """The gain (h×w float32, ≥ 1) that divides the fitted shading out of ``image``; fitted
+    only where ``where`` (bool HxW) is set when given, and applied everywhere."""
     img = np.asarray(image, np.float32)
-    coef = fit_shading(img, model)
+    coef = fit_shading(img, model, where)
     h, w = img.shape[:2]
     log_gain = -(_basis(h, w, MODELS[model]) @ coef.astype(np.float32)).reshape(h, w)
     log_gain -= log_gain.min()  # the best-lit point keeps its value; shaded parts are lifted
@@ -168,8 +187,19 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
         out = np.clip(layers.image * gain, 0.0, 1.0).astype(np.float32)
         ctx.progress.update(1.0, "Light evened with the reference")
         return layers.replace(image=out)
+    where = None
+    if params["fit"] == "mask":
+        where = layers.mask
+        if where is None or where.mean() < MIN_FIT_SHARE:
+            raise OperationError(
+                "fit=mask measures the light only in the painted mask: paint the parts that"
+                " should be evenly lit (a mount, a sky, a wall), at least"
+                f" {100 * MIN_FIT_SHARE:.0f} % of the picture"
+            )
     ctx.progress.update(0.0, "Fitting the illumination")
-    gain = shading_gain(layers.image, model=params["model"], strength=params["strength"])
+    gain = shading_gain(
+        layers.image, model=params["model"], strength=params["strength"], where=where
+    )
     lift = float(gain.max())
     ctx.facts.resolve("largest_gain", round(lift, 4))
     if lift < 1.005:
@@ -199,6 +229,14 @@ OPERATION = Operation(
             choices=tuple(MODELS),
         ),
         Param(
+            "fit",
+            "choice",
+            "picture",
+            "where the light is measured: the whole picture, or only the painted mask (a"
+            " print's mount or border, a sky, a wall that should be evenly lit)",
+            choices=("picture", "mask"),
+        ),
+        Param(
             "reference",
             "str",
             "",
@@ -207,4 +245,5 @@ OPERATION = Operation(
     ),
     run=_run,
     version=2,  # 2: the fit's copy is area-averaged (it was bilinear)
+    reads=("mask",),  # fit=mask
 )

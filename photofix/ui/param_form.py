@@ -180,6 +180,7 @@ SHOWN_WITH: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("deblur", "kernel"): ("psf", ("kernel",)),
     ("deblur", "region"): ("psf", (AUTO, "shake")),
     ("even-light", "model"): ("reference", ("",)),
+    ("even-light", "fit"): ("reference", ("",)),
 }
 # Text parameters that name a file: a line edit with a button that opens a file chooser.
 FILE_PARAMS = frozenset({"kernel", "reference"})
