@@ -384,3 +384,16 @@ def test_even_light_fitted_on_a_mount_evens_a_picture_whose_own_light_misleads(p
     assert error(on_mount) < 0.6 * error(whole), (error(on_mount), error(whole))
     with pytest.raises(OperationError, match="paint the parts that should be evenly lit"):
         run_operation(op, Layers(lit), op.resolve({"fit": "mask"}))
+
+
+def test_the_record_keeps_the_mask_even_light_fitted_on(photos) -> None:
+    """fit=mask depends on the painted mask: the step record keeps it (its digest and pixel
+    count), so the step can be reproduced."""
+    from photofix.core.recipe import mask_sha256
+    from photofix.ops.steps import StepRequest, run_step
+
+    card, mount = _mounted(photos["coffee"][:200, :300], 24, 1)
+    step = run_step(StepRequest("even-light", {"fit": "mask"}), Layers(card, mask=mount))
+    ref = step.record.mask
+    assert ref is not None and ref.role == "read" and ref.set_pixels == int(mount.sum())
+    assert ref.sha256 == mask_sha256(mount)
