@@ -246,4 +246,5 @@ OPERATION = Operation(
     run=_run,
     version=2,  # 2: the fit's copy is area-averaged (it was bilinear)
     reads=("mask",),  # fit=mask
+    preview_whole=True,  # the light is fitted to the whole picture, not to the visible part
 )

@@ -152,4 +152,5 @@ OPERATION = Operation(
         Param("balance", "bool", False, "also neutralise a colour cast in the mid-tones"),
     ),
     run=_run,
+    preview_whole=True,  # its end points and neutral are the whole picture's
 )

@@ -160,7 +160,10 @@ class Operation:
     interactive caller show the mask first and fill it once the user has checked it.
     ``version`` goes into every step record: raise it when the same parameters would give
     different pixels. ``reads`` names the layers besides the image the result depends on
-    (e.g. ("mask",) for inpaint), so a record keeps the mask it read.
+    (e.g. ("mask",) for inpaint), so a record keeps the mask it read. ``preview_whole``: the
+    result at a pixel depends on the whole picture (a field fitted to all of it), so a live
+    preview computes it on the whole picture and shows the visible part, not a crop's own
+    result.
     """
 
     name: str
@@ -173,6 +176,7 @@ class Operation:
     review: MaskReview | None = None
     version: int = 1
     reads: tuple[str, ...] = ()
+    preview_whole: bool = False
 
     def param(self, name: str) -> Param:
         for p in self.params:

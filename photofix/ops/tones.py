@@ -239,6 +239,7 @@ LEVELS = Operation(
         Param("clip", "float", 0.1, "auto: % of pixels let go to black/white", 0.0, 10.0),
     ),
     run=_run_levels,
+    preview_whole=True,  # auto: the black and white points of the whole picture
 )
 
 CURVES = Operation(
@@ -270,6 +271,7 @@ WHITE_BALANCE = Operation(
         Param("radius", "int", 4, "average over this many px around it", 0, 100),
     ),
     run=_run_white_balance,
+    preview_whole=True,  # x, y are the whole picture's pixel
 )
 
 GRAYSCALE = Operation(

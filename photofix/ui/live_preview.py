@@ -154,25 +154,29 @@ class LivePreview(QObject):
             self.clear()
             ws.message.emit("Preview: the mask is empty; paint the area to change.")
             return
-        layers = ws.job_layers(op, crop=box)
+        y0, x0, y1, x1 = box
+        # an operation that fits the whole picture runs on all of it; the visible part is shown
+        whole = op.preview_whole
+        layers = ws.job_layers(op, crop=None if whole else box)
         device = ws.device_policy()
-        if request.limit_to_mask and not layers.mask.any():  # type: ignore[union-attr]
+        visible = layers.mask[y0:y1, x0:x1] if whole else layers.mask  # type: ignore[index]
+        if request.limit_to_mask and not visible.any():
             self.clear()
             return
 
         step = request.step(op, params)
 
         def run(ctx: JobContext) -> np.ndarray:
-            return run_step(step, layers, OpContext(ctx.progress, device)).layers.image
+            out = run_step(step, layers, OpContext(ctx.progress, device)).layers.image
+            return out[y0:y1, x0:x1] if whole else out
 
         generation = ws.generation
 
         def done(image: np.ndarray) -> None:
             if ws.document is not doc or generation != ws.generation:
                 return
-            if image.shape != layers.image.shape:
+            if image.shape[:2] != (y1 - y0, x1 - x0):
                 return
-            y0, x0, y1, x1 = box
             qimage = qimage_from_rgb(image)
             self.view.preview_label = f"Preview of {op.title}, not applied yet"
             self.view.image_item.set_preview(qimage, QRectF(x0, y0, x1 - x0, y1 - y0))
