@@ -352,14 +352,12 @@ def test_even_light_names_a_missing_or_broken_reference_in_one_line(tmp_path) ->
 
 def _mounted(photo: np.ndarray, border: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``photo`` on a card mount ``border`` px wide (paper tone with grain); and the mount."""
-    h, w = photo.shape[:2]
-    rng = np.random.default_rng(seed)
-    card = np.full((h + 2 * border, w + 2 * border, 3), (0.86, 0.83, 0.76), np.float32)
-    card += rng.normal(0, 2 / 255, card.shape).astype(np.float32)
-    card[border:-border, border:-border] = photo
-    mount = np.ones(card.shape[:2], bool)
-    mount[border:-border, border:-border] = False
-    return card, mount
+    frame = ((border, border), (border, border))
+    mount = np.pad(np.zeros(photo.shape[:2], bool), frame, constant_values=True)
+    paper = np.array([0.86, 0.83, 0.76], np.float32)
+    grain = np.random.default_rng(seed).normal(0, 2 / 255, (*mount.shape, 3))
+    card = np.pad(photo, (*frame, (0, 0))) + mount[..., None] * (paper + grain)
+    return card.astype(np.float32), mount
 
 
 def test_even_light_fitted_on_a_mount_evens_a_picture_whose_own_light_misleads(photos) -> None:
