@@ -258,4 +258,5 @@ OPERATION = Operation(
     ),
     run=_run,
     reads=("hints", "hint_mask"),
+    preview_whole=True,  # every hint colours the whole picture, seen or not
 )

@@ -77,3 +77,33 @@ def test_white_balance_preview_uses_a_neutral_point_outside_the_visible_area(win
     shown, (x0, y0) = _preview_rgb(window)
     assert x0 > 100 and y0 > 100  # the neutral point is not in the previewed part
     _assert_apply_gives(window, qtbot, shown, x0, y0)
+
+
+def test_colorize_preview_takes_hints_outside_the_visible_area(window, qtbot) -> None:
+    """A colour hint painted away from the zoomed-in part still colours it in the preview,
+    as Apply will."""
+    from PySide6.QtGui import QColor
+
+    from photofix.ops.colorize import LAST_SOLUTION
+    from photofix.resources import sample_scan
+    from tests.ui.test_workspace import drag, view_point
+
+    LAST_SOLUTION.clear()
+    assert window.open_file(sample_scan())
+    window.operations.live_preview.setChecked(False)
+    wait_idle(window)
+    vp = window.view.viewport()
+    window.actions["tool_hint"].setChecked(True)
+    window._set_hint_colour(QColor("#e07020"))  # orange on the suit (bottom middle)
+    drag(vp, [view_point(window, 230, 420), view_point(window, 260, 430)])
+    window.actions["tool_hint"].setChecked(False)
+    window.view.set_zoom(4.0)
+    window.view.centerOn(380, 300)  # the suit's right, away from the hint
+    window.operations.select("colorize")
+    window.operations.current_form().fields["mode"].set_value("hints")
+    with qtbot.waitSignal(window.controller.preview_changed, timeout=30_000):
+        window.operations.live_preview.setChecked(True)
+    wait_idle(window)
+    shown, (x0, y0) = _preview_rgb(window)
+    assert x0 > 265 and y0 < 415  # the hint is not in the previewed part
+    _assert_apply_gives(window, qtbot, shown, x0, y0)
