@@ -24,9 +24,9 @@ from photofix.batch.worker import (
     Outcome,
     _review_marker,
     _thumb_paths,
-    sha256_file,
     write_thumbnail,
 )
+from photofix.core.provenance import file_sha256
 
 
 def _context(options: BatchOptions, notes: list[str]):
@@ -74,7 +74,7 @@ def run_recipe(
     from photofix.ops.steps import replay
 
     started = now()
-    source_sha = sha256_file(item.source)
+    source_sha = file_sha256(item.source)
     loaded, layers = _load(item, options)
     ctx = _context(options, notes)
     thumbs = _thumb_paths(item) if options.thumbnails else {}
@@ -123,7 +123,7 @@ def accept_review(
 
     notes: list[str] = []
     started = now()
-    source_sha = sha256_file(item.source)
+    source_sha = file_sha256(item.source)
     loaded, layers = _load(item, options)
     step = recipe.steps[at]
     op = find_operation(step.op)
@@ -171,7 +171,7 @@ def _write_proposal(item: BatchItem, mask, source_sha: str, recipe_sha: str, ste
     marker = {
         "format": "photofix-review",
         "input": {"path": str(item.source), "sha256": source_sha},
-        "output": {"path": str(item.proposal), "sha256": sha256_file(item.proposal)},
+        "output": {"path": str(item.proposal), "sha256": file_sha256(item.proposal)},
         "batch": {"recipe_sha256": recipe_sha, "review_step": step},
         "set_pixels": int(np.count_nonzero(mask)),
     }

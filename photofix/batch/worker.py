@@ -85,9 +85,6 @@ class Outcome:
 
 
 # ---- hashes and the finished check -----------------------------------------------------------
-sha256_file = file_sha256  # the records' own file hash (photofix.core.provenance)
-
-
 def load_recipe(path: Path) -> tuple[Any, str]:
     """The recipe (validated before any image is read) and its SHA-256 over its canonical
     JSON, so a reformatted file is the same recipe and an edited one is not."""
@@ -117,10 +114,10 @@ def finished(item: BatchItem, recipe_sha: str) -> Outcome | None:
         if batch.get("recipe_sha256") != recipe_sha:
             continue
         try:
-            if data["input"]["sha256"] != sha256_file(item.source):
+            if data["input"]["sha256"] != file_sha256(item.source):
                 continue
             checked = item.target if status == "skipped" else item.proposal
-            if data["output"]["sha256"] != sha256_file(checked):
+            if data["output"]["sha256"] != file_sha256(checked):
                 continue
         except (OSError, KeyError, TypeError):
             continue
