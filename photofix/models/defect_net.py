@@ -16,7 +16,8 @@ local noise scale (so film grain and texture are judged against themselves) and 
 oriented line detector (so thin lines crossing the picture stand out). The network learns what
 separates damage from real thin structures (catchlights, hair, rims, fine print).
 
-torch is imported only inside :func:`build` and :func:`load`.
+torch is imported only inside :func:`build`, the registry's build hook and :func:`_forward`;
+the network runs through the shared model runner like every model.
 """
 
 from __future__ import annotations
