@@ -72,15 +72,19 @@ MODELS = {
 }
 
 
+def _fit_size(h: int, w: int) -> tuple[int, int]:
+    """(width, height) of the copy a fit works on: the long side at most ``FIT_SIZE``."""
+    f = min(1.0, FIT_SIZE / max(h, w))
+    return max(8, round(w * f)), max(8, round(h * f))
+
+
 def fit_shading(
     image: np.ndarray, model: str = "vignette", where: np.ndarray | None = None
 ) -> np.ndarray:
     """Log-gain coefficients of the model's terms, fitted robustly to the log-luminance
     gradients (a picture's own gradients are sparse: large at edges, near zero elsewhere;
     the shading's are small and everywhere); only inside ``where`` (bool HxW) when given."""
-    h, w = image.shape[:2]
-    f = min(1.0, FIT_SIZE / max(h, w))
-    size = (max(8, round(w * f)), max(8, round(h * f)))
+    size = _fit_size(*image.shape[:2])
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     y = np.asarray(small, np.float32) @ LUMA
     logy = np.log(np.maximum(y, 1e-3)).astype(np.float64)
@@ -144,8 +148,7 @@ def flat_field_gain(reference: np.ndarray, shape: tuple[int, int]) -> np.ndarray
             f"the reference is {rw}×{rh} px and the picture {w}×{h}: a flat-field reference"
             " must be made with the same framing (same shape)"
         )
-    f = min(1.0, FIT_SIZE / max(rh, rw))
-    size = (max(8, round(rw * f)), max(8, round(rh * f)))
+    size = _fit_size(rh, rw)
     small = cv2.resize(np.asarray(reference, np.float32), size, interpolation=cv2.INTER_AREA)
     small = cv2.medianBlur(small, 5)  # dust, hair and a pen mark on the blank card
     small = cv2.GaussianBlur(small, (0, 0), max(size) / 128)
