@@ -399,16 +399,16 @@ def highlight_windows(
     return out
 
 
-def masked_windows(frame, res, invalid, k, solve, reach: int = REACH) -> None:
+def masked_windows(frame, res, invalid, k, solve, reach: int, support: np.ndarray) -> None:
     """Replace ``res`` near clipped pixels by the masked solve, window by window (in place).
 
     The masked solve is ~0.4 dB less exact than the plain one on valid data, and ~10× dearer,
     so it is used only where a clipped pixel's blur can reach, and run only on windows around
     the clipped clusters (each framed by the tiles' own margin, edge-tapered like a tile).
     ``reach``: how many kernel footprints around a clipped pixel take the masked solve
-    (:func:`ringing_reach`).
+    (:func:`ringing_reach`); ``support``: that reach's footprint (:func:`_reach_support`),
+    made once per picture by the caller.
     """
-    support = _reach_support(k, reach)
     for sy, sx in highlight_windows(invalid, k, reach):
         sub_invalid = invalid[sy, sx]
         # the reach around the clipped pixels, by a circular convolution on a frame padded by
@@ -455,6 +455,7 @@ def deconvolve_image(
     out = np.empty_like(image, dtype=np.float32)
     clipped = (image >= SATURATED).any(axis=2)  # one mask for all channels: no colour fringes
     reach = ringing_reach(k) if clipped.any() else REACH
+    support = _reach_support(k, reach) if clipped.any() else None  # once, not per tile
     jobs = [(ys, xs, ch) for ys in _spans(h, tile) for xs in _spans(w, tile) for ch in range(c)]
     done = [0]
 
@@ -484,7 +485,7 @@ def deconvolve_image(
             invalid[
                 pad[0][0] : pad[0][0] + part.shape[0], pad[1][0] : pad[1][0] + part.shape[1]
             ] = scipy.ndimage.binary_dilation(sat, iterations=1)
-            masked_windows(frame, res, invalid, k, solve, reach)
+            masked_windows(frame, res, invalid, k, solve, reach, support)
         out[y0:y1, x0:x1, ch] = res[margin : margin + (y1 - y0), margin : margin + (x1 - x0)]
         done[0] += 1
         if progress is not None:
