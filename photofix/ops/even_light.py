@@ -19,6 +19,13 @@ equally to R, G and B (a gain, so colours and 16-bit precision are kept), scaled
 best-lit point keeps its value and the shaded parts are lifted. ``strength`` applies a fraction
 of the correction (gain ** strength).
 
+A fitted correction is checked against white: dividing out a true shading gives back the
+unshaded picture, which fits under white, so a fit that would push more than ``CLIP_BUDGET``
+of the pixels (those not already white) past white has taken the picture's own light — a
+bright sky, a tarnished plate's dark corners — for shading. Only as much of it is applied as
+keeps within that share (``keep_highlights``, on by default; the notice and the record say
+how much).
+
 ``reference=FILE`` is flat-field correction, the archive's own way: a scan or photograph of a
 blank card, an empty scanner bed or a light box without the plate, made with the same set-up,
 *is* the light's shape, so nothing has to be told apart from the picture. The reference is
@@ -49,6 +56,10 @@ ASPECT_TOLERANCE = 0.03
 # fit=mask: the smallest share of the picture the painted mask must cover
 MIN_FIT_SHARE = 0.02
 LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+# keep_highlights: the share of the picture's pixels a fitted correction may push past white
+CLIP_BUDGET = 0.001
+WHITE = 1 - 0.5 / 255  # a pixel this bright is white already: lifting it loses nothing
+PAST_WHITE = 1 + 0.5 / 255  # pushed past white: more than half an 8-bit level over the top
 
 
 def _basis(h: int, w: int, terms: tuple[str, ...]) -> np.ndarray:
@@ -112,20 +123,47 @@ def fit_shading(
     return coef
 
 
+def shading_log_gain(
+    image: np.ndarray, *, model: str = "vignette", where: np.ndarray | None = None
+) -> np.ndarray:
+    """The log of the gain (h×w float32, ≥ 0, 0 at the best-lit point) that divides the
+    fitted shading out of ``image``; fitted only where ``where`` (bool HxW) is set when given,
+    and evaluated everywhere."""
+    img = np.asarray(image, np.float32)
+    coef = fit_shading(img, model, where)
+    h, w = img.shape[:2]
+    log_gain = -(_basis(h, w, MODELS[model]) @ coef.astype(np.float32)).reshape(h, w)
+    log_gain -= log_gain.min()  # the best-lit point keeps its value; shaded parts are lifted
+    return log_gain
+
+
+def clip_limit(image: np.ndarray, log_gain: np.ndarray, strength: float = 1.0) -> float:
+    """The largest fraction (≤ ``strength``) of ``log_gain`` that pushes at most
+    ``CLIP_BUDGET`` of the pixels past white (pixels already white are not counted)."""
+    top = np.asarray(image, np.float32).max(axis=2)
+    lifted = (log_gain > 1e-6) & (top < WHITE)
+    # a pixel goes past white once the fraction s of the log gain exceeds log(PAST_WHITE / top)
+    at = np.log(PAST_WHITE / np.maximum(top[lifted], 1e-6)) / log_gain[lifted]
+    allowed = int(CLIP_BUDGET * top.size)
+    if at.size <= allowed:
+        return float(strength)
+    return float(min(strength, np.partition(at, allowed)[allowed]))
+
+
 def shading_gain(
     image: np.ndarray,
     *,
     model: str = "vignette",
     strength: float = 1.0,
     where: np.ndarray | None = None,
+    keep_highlights: bool = True,
 ):
     """The gain (h×w float32, ≥ 1) that divides the fitted shading out of ``image``; fitted
-    only where ``where`` (bool HxW) is set when given, and applied everywhere."""
-    img = np.asarray(image, np.float32)
-    coef = fit_shading(img, model, where)
-    h, w = img.shape[:2]
-    log_gain = -(_basis(h, w, MODELS[model]) @ coef.astype(np.float32)).reshape(h, w)
-    log_gain -= log_gain.min()  # the best-lit point keeps its value; shaded parts are lifted
+    only where ``where`` (bool HxW) is set when given, and applied everywhere; limited by
+    :func:`clip_limit` unless ``keep_highlights`` is false."""
+    log_gain = shading_log_gain(image, model=model, where=where)
+    if keep_highlights:
+        strength = clip_limit(image, log_gain, strength)
     return np.exp(strength * log_gain).astype(np.float32)
 
 
@@ -200,12 +238,28 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
                 f" {100 * MIN_FIT_SHARE:.0f} % of the picture"
             )
     ctx.progress.update(0.0, "Fitting the illumination")
-    gain = shading_gain(
-        layers.image, model=params["model"], strength=params["strength"], where=where
-    )
+    img = layers.image
+    log_gain = shading_log_gain(img, model=params["model"], where=where)
+    strength = params["strength"]
+    if params["keep_highlights"]:
+        strength = clip_limit(img, log_gain, strength)
+    gain = np.exp(strength * log_gain).astype(np.float32)
     lift = float(gain.max())
     ctx.facts.resolve("largest_gain", round(lift, 4))
-    if lift < 1.005:
+    ctx.facts.resolve("applied_strength", round(strength, 4))
+    if strength < params["strength"] - 1e-4:
+        full = np.exp(params["strength"] * log_gain)
+        top = img.max(axis=2)
+        over = float(np.mean((top < WHITE) & (top * full > PAST_WHITE)))
+        ctx.progress.notice(
+            f"Even light: the fitted {params['model']} shading would lift the darkest parts by"
+            f" up to {100 * (float(full.max()) - 1):.0f} % and push {100 * over:.1f} % of the"
+            " pixels past white, so the picture's own light was taken for shading: applied"
+            f" {100 * strength / params['strength']:.0f} % of it (lifted by up to"
+            f" {100 * (lift - 1):.0f} %). A blank reference scan, or fit=mask on a mount,"
+            " measures the light itself"
+        )
+    elif lift < 1.005:
         ctx.progress.notice(f"Even light: no {params['model']} shading found; nothing changed")
     else:
         ctx.progress.notice(
@@ -240,6 +294,13 @@ OPERATION = Operation(
             choices=("picture", "mask"),
         ),
         Param(
+            "keep_highlights",
+            "bool",
+            True,
+            "apply only as much of a fitted correction as pushes at most"
+            f" {100 * CLIP_BUDGET:.1f} % of the pixels past white",
+        ),
+        Param(
             "reference",
             "str",
             "",
@@ -247,7 +308,8 @@ OPERATION = Operation(
         ),
     ),
     run=_run,
-    version=2,  # 2: the fit's copy is area-averaged (it was bilinear)
+    # 2: the fit's copy is area-averaged (it was bilinear); 3: keep_highlights
+    version=3,
     reads=("mask",),  # fit=mask
     preview_whole=True,  # the light is fitted to the whole picture, not to the visible part
 )

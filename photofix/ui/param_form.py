@@ -181,6 +181,7 @@ SHOWN_WITH: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("deblur", "region"): ("psf", (AUTO, "shake")),
     ("even-light", "model"): ("reference", ("",)),
     ("even-light", "fit"): ("reference", ("",)),
+    ("even-light", "keep_highlights"): ("reference", ("",)),
 }
 # Text parameters that name a file: a line edit with a button that opens a file chooser.
 FILE_PARAMS = frozenset({"kernel", "reference"})

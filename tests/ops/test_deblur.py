@@ -395,3 +395,35 @@ def test_the_record_keeps_the_mask_even_light_fitted_on(photos) -> None:
     ref = step.record.mask
     assert ref is not None and ref.role == "read" and ref.set_pixels == int(mount.sum())
     assert ref.sha256 == mask_sha256(mount)
+
+
+def test_even_light_does_not_push_a_pictures_own_highlights_past_white() -> None:
+    """A plate whose own corners are dark (tarnish, not the lamp) with a white label in one of
+    them: the fit takes the dark corners for a vignette, but lifting them fully would burn the
+    label to white. Only as much is applied as keeps the label's tones; the notice says so and
+    the record keeps the share applied. With keep_highlights off the whole fit is applied."""
+    from photofix.ops.steps import StepRequest, run_step
+
+    rng = np.random.default_rng(5)
+    h, w = 240, 320
+    yy, xx = np.mgrid[:h, :w]
+    r2 = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / ((w / 2) ** 2 + (h / 2) ** 2)
+    plate = 0.8 * (1 - 0.5 * r2) * (1 + 0.05 * rng.standard_normal((h, w)))
+    plate[12:40, 14:60] = 0.96  # the label, bright in a dark corner
+    image = np.repeat(np.clip(plate, 0, 1)[..., None], 3, axis=2).astype(np.float32)
+
+    def burnt(out):  # the share of pixels not white before that are white after
+        return float(np.mean((image.max(axis=2) < 0.99) & (out.min(axis=2) >= 1.0)))
+
+    step = run_step(StepRequest("even-light", {}), Layers(image))
+    # measured: 0.20 % (0.1 % may go past white, a few more just reach it), 1.7 % in full
+    assert burnt(step.layers.image) <= 0.003
+    label = step.layers.image[12:40, 14:60]
+    assert np.mean(label >= 1.0) < 0.15  # measured 0.12: the label keeps its tone
+    assert step.record.resolved["applied_strength"] < 0.5
+    assert any("past white" in n for n in step.record.notices), step.record.notices
+
+    full = run_step(StepRequest("even-light", {"keep_highlights": False}), Layers(image))
+    assert burnt(full.layers.image) > 0.01  # the label burnt: what the guard prevents
+    assert np.all(full.layers.image[12:40, 14:60] >= 1.0)
+    assert full.record.resolved["applied_strength"] == 1.0
