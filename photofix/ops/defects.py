@@ -1,5 +1,5 @@
-"""``detect-defects``: a proposed damage mask (dust, scratches, tears, spots) for the user to
-edit.
+"""``detect-defects``: a proposed damage mask (dust, scratches, tears, spots, film lines) for
+the user to edit.
 
 Everything works on the luminance of the print, so gray, sepia and colour scans are treated
 alike. Dust and scratches come from DefectNet (:mod:`photofix.models.defect_net`): classical
@@ -17,7 +17,10 @@ classical way:
   a helmet or an eyelid is a step between two different regions and is dropped;
 * tears (opt-in, classical): large, flat, paper-white or black regions touching the border;
 * spots (opt-in, classical, :mod:`photofix.ops.spots`): foxing, mould and water spots: round,
-  soft, darker blotches larger than dust; only clearly brown, isolated ones are confident.
+  soft, darker blotches larger than dust; only clearly brown, isolated ones are confident;
+* film lines (opt-in, classical, :mod:`photofix.ops.film_lines`): the long, thin, vertical
+  scratches of motion-picture film, which DefectNet misses; only lines running nearly the
+  frame's whole height, strong and alike on both sides, are confident.
 
 The mask is tight (the visible damage); ``remove-defects`` grows it by a pixel before filling so
 the soft edges of a scratch go too.
@@ -45,11 +48,12 @@ from photofix.ops.defect_shapes import (
     sample,
     shape_evidence,
 )
+from photofix.ops.film_lines import film_lines
 from photofix.ops.registry import Layers, OpContext, Operation, Param
 from photofix.ops.rings import BAND as _BAND
 from photofix.ops.spots import spot_regions
 
-KINDS = ("dust", "scratches", "tears", "spots")
+KINDS = ("dust", "scratches", "tears", "spots", "film-lines")
 DEFAULT_KINDS = ("dust", "scratches")
 
 THRESHOLD = 0.5  # probability for a seed at the default sensitivity; growing goes to half of it
@@ -59,7 +63,7 @@ RIDGE_RATIO = 1.0  # a line pixel is a ridge when it differs from both sides mor
 RIDGE_SHARE = 0.5  # a scratch must be a ridge along at least this share of its centre line
 TILE = 512
 # a region is confident (filled by one-step remove-defects) from this peak probability on
-CONFIDENT = {"dust": 0.9, "scratches": 0.9, "tears": 0.0, "spots": 0.9}
+CONFIDENT = {"dust": 0.9, "scratches": 0.9, "tears": 0.0, "spots": 0.9, "film-lines": 0.9}
 ISOLATION_FULL = 4.0  # ring standard deviations a region must stand out by to keep its peak
 PIECE_CELL = 24  # px: long regions are judged piece by piece on cells of this size
 CLEAR_SHARE = 0.5  # a region keeps its peak where at least this share stands out clearly
@@ -222,12 +226,13 @@ def tear_mask(image: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Region:
     """One detected damage region: its label in :attr:`DefectRegions.labels`, its kind
-    (``dust``, ``scratches``, ``tears`` or ``spots``), bounding box ``(x0, y0, x1, y1)``
-    (exclusive end), area in pixels and confidence in [0, 1] (the highest network probability
-    inside it, lowered by the tests of :func:`_add_regions`; a tear, asked for by name, is 1; a
-    spot's comes from its colour, :mod:`photofix.ops.spots`). ``confident``
-    regions are those one-step ``remove-defects`` fills; ``held`` ones were confident but over
-    the one-step cap (:func:`_cap_one_step`).
+    (``dust``, ``scratches``, ``tears``, ``spots`` or ``film-lines``), bounding box
+    ``(x0, y0, x1, y1)`` (exclusive end), area in pixels and confidence in [0, 1] (the highest
+    network probability inside it, lowered by the tests of :func:`_add_regions`; a tear, asked
+    for by name, is 1; a spot's comes from its colour, :mod:`photofix.ops.spots`; a film
+    line's from its length, strength and symmetry, :mod:`photofix.ops.film_lines`).
+    ``confident`` regions are those one-step ``remove-defects`` fills; ``held`` ones were
+    confident but over the one-step cap (:func:`_cap_one_step`).
     """
 
     label: int
@@ -331,7 +336,8 @@ def find_regions(
     """The damage regions of ``image`` (float32 HxWx3 in [0, 1]) with their kind and confidence.
 
     ``sensitivity`` in [0, 1]: higher finds fainter damage (and more false alarms); 0.5 is the
-    measured balance. ``kinds``: any of "dust", "scratches", "tears", "spots". ``device``:
+    measured balance. ``kinds``: any of "dust", "scratches", "tears", "spots", "film-lines".
+    ``device``:
     where DefectNet runs (the default policy: an accelerator when there is one).
     """
     kinds = tuple(kinds)
@@ -357,7 +363,7 @@ def regions_from_probabilities(
     progress: Progress | None = None,
 ) -> DefectRegions:
     """:func:`find_regions` from DefectNet's probabilities ``prob`` (float32 HxWx2, from
-    :func:`defect_probabilities`; None when only tears or spots are asked for)."""
+    :func:`defect_probabilities`; None when only tears, spots or film lines are asked for)."""
     kinds = tuple(kinds)
     progress = progress or Progress()
     labels = np.zeros(image.shape[:2], np.int32)
@@ -378,6 +384,10 @@ def regions_from_probabilities(
         progress.check()
         spots, spot_confidence = spot_regions(image, sensitivity)
         _add_regions(labels, regions, spots, "spots", spot_confidence)
+    if "film-lines" in kinds:
+        progress.check()
+        lines, line_confidence = film_lines(luminance(image), sensitivity)
+        _add_regions(labels, regions, lines, "film-lines", line_confidence)
     return DefectRegions(labels, _cap_one_step(labels, regions))
 
 
@@ -446,7 +456,8 @@ OPERATION = Operation(
             "kinds",
             "str",
             ",".join(DEFAULT_KINDS),
-            "what to look for: dust, scratches, tears, spots (foxing) (comma- or plus-separated)",
+            "what to look for: dust, scratches, tears, spots (foxing), film-lines (vertical film"
+            " scratches) (comma- or plus-separated)",
         ),
     ),
     run=_run,

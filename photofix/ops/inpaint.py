@@ -122,7 +122,12 @@ REMOVE = Operation(
     summary="Find dust and scratches and fill the confident ones in one step (the mask is kept).",
     params=(
         Param("sensitivity", "float", 0.5, "higher finds fainter damage", 0.0, 1.0),
-        Param("kinds", "str", ",".join(defects.DEFAULT_KINDS), "dust, scratches, tears, spots"),
+        Param(
+            "kinds",
+            "str",
+            ",".join(defects.DEFAULT_KINDS),
+            "dust, scratches, tears, spots, film-lines",
+        ),
         Param("engine", "choice", "patch", "fast preview or texture-aware fill", choices=ENGINES),
         Param(
             "fill",
