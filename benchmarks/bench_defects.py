@@ -1,6 +1,7 @@
 """Defect detection and inpainting benchmark on synthetic damage (see synthetic_defects.py).
 
-    .venv/bin/python benchmarks/bench_defects.py [--quick] [--no-speed] [--real yes|no|only]
+    .venv/bin/python benchmarks/bench_defects.py [--quick] [--no-speed]
+        [--real yes|no|only|film-lines]
 
 Prints and writes ``benchmarks/results/defects.json`` and a contact sheet
 ``benchmarks/results/defects_contact.png``:
@@ -18,7 +19,9 @@ Prints and writes ``benchmarks/results/defects.json`` and a contact sheet
 * on real damage (``real_eval.py``, when ``../shared/data/real-damage`` is beside the checkout):
   P / R / F1 per print and per kind on the hand-checked prints (held-out and training splits),
   on the film frames, and the share flagged and changed by ``remove-defects`` on every clean
-  control, in ``benchmarks/results/defects_real.json``;
+  control, in ``benchmarks/results/defects_real.json``; and the opt-in ``film-lines`` kind
+  alone (a separate line: film frames per half, controls, prints, speed), also in
+  ``benchmarks/results/defects_real_film_lines.json`` (``--real film-lines``: only that);
 * time per megapixel of detection and of each engine, and the speed test of the issue: a
   12-MP photo with 2 % of it masked (scratches, dust and holes), with peak memory measured in
   a child process (ru_maxrss).
@@ -340,10 +343,11 @@ def main() -> None:
     parser.add_argument("--spots", action="store_true", help="only kinds=spots (into the JSON)")
     parser.add_argument(
         "--real",
-        choices=("yes", "no", "only"),
+        choices=("yes", "no", "only", "film-lines"),
         default="yes",
         help="also (or only) the real prints, film frames and clean controls of"
-        " ../shared/data/real-damage, when present (benchmarks/results/defects_real.json)",
+        " ../shared/data/real-damage, when present (benchmarks/results/defects_real.json);"
+        " film-lines: only the opt-in film-lines kind (defects_real_film_lines.json)",
     )
     args = parser.parse_args()
     if args.spots:
@@ -360,6 +364,11 @@ def main() -> None:
             )
         print(f"spots on the clean prints: at most {spots['clean_flagged_percent_max']:.3f} %")
         return
+    if args.real == "film-lines":
+        from benchmarks import real_eval
+
+        real_eval.evaluate_film_lines_only()
+        return
     if args.real != "no":
         from benchmarks import real_eval
 
@@ -368,6 +377,9 @@ def main() -> None:
             RESULTS.mkdir(parents=True, exist_ok=True)
             path = RESULTS / "defects_real.json"
             path.write_text(json.dumps(real, indent=1, default=float))
+            print(f"wrote {path}")
+            path = real_eval.FILM_LINES_JSON
+            path.write_text(json.dumps(real["film_lines"], indent=1, default=float))
             print(f"wrote {path}")
         if args.real == "only":
             return

@@ -1,6 +1,8 @@
 """Detection on real damage: the hand-checked prints, the film frames, the clean controls.
 
-Used by ``bench_defects.py --real`` (and runnable alone: ``python benchmarks/real_eval.py``).
+Used by ``bench_defects.py --real`` (and runnable alone: ``python benchmarks/real_eval.py``;
+``--film-lines``, or ``bench_defects.py --real film-lines``: only the opt-in film-lines kind,
+into ``benchmarks/results/defects_real_film_lines.json``).
 The images come from ``../shared/data/real-damage`` beside the checkout and are never
 committed; the masks are ``benchmarks/real_masks/<sha1>.png`` (see ``real_labels.py``), the split
 ``benchmarks/real_masks/split.json``. Scores use the synthetic benchmark's 2-px tolerance;
@@ -11,7 +13,10 @@ stains) count neither way.
   dust/spot against the dust mask, any damage against the whole default mask);
 * film frames: the whole default mask against their scratch labels;
 * clean controls: the share of each picture the default detection flags, and the share of
-  pixels one-step ``remove-defects`` changes.
+  pixels one-step ``remove-defects`` changes;
+* the opt-in ``film-lines`` kind on its own: P / R / F1 on the film frames per half (the half
+  its constants were tuned on, the held-out half), and the share it flags and one step fills
+  on the clean controls and the prints.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ MASKS = ROOT / "benchmarks" / "real_masks"
 TOLERANCE = 2
 KIND = {"crack": 1, "dust": 2, "loss": 3}
 IGNORE = 255
+FILM_LINES_JSON = ROOT / "benchmarks" / "results" / "defects_real_film_lines.json"
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -144,6 +150,90 @@ def evaluate_controls() -> dict:
     }
 
 
+def _film_lines(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The opt-in film-lines kind alone: (all regions, confident regions, seconds)."""
+    t0 = time.perf_counter()
+    regions = find_regions(image, kinds=("film-lines",))
+    return regions.mask(), regions.confident_mask(), time.perf_counter() - t0
+
+
+def evaluate_film_lines() -> dict:
+    """The opt-in ``film-lines`` kind on the film frames (scored like :func:`evaluate_film`),
+    split by sorted name into the half its constants were tuned on and the half they were not,
+    and on the clean controls and the prints: the share it flags and the share one-step
+    ``remove-defects:kinds=film-lines`` changes."""
+    frames = sorted((DATA / "film-scratch-pairs" / "frames").glob("*.jpg"))
+    half = len(frames) // 2
+    totals = {
+        k: np.zeros(4) for k in ("tuned", "held_out", "tuned_confident", "held_out_confident")
+    }
+    per, t, mp = [], 0.0, 0.0
+    for i, f in enumerate(frames):
+        gt = cv2.imread(str(DATA / "film-scratch-pairs" / "masks" / f"label_{f.stem[-3:]}.png"), 0)
+        image = read_rgb(f)
+        found, confident, dt = _film_lines(image)
+        t += dt
+        mp += image.shape[0] * image.shape[1] / 1e6
+        split = "tuned" if i < half else "held_out"
+        c = counts(found, gt > 0, np.ones(gt.shape, bool))
+        totals[split] += c
+        totals[split + "_confident"] += counts(confident, gt > 0, np.ones(gt.shape, bool))
+        per.append({"frame": f.name, "split": split, **prf(c)})
+    op = REGISTRY.get("remove-defects")
+    params = op.resolve({"engine": "fast", "kinds": "film-lines"})
+    pictures = {}
+    for name, paths in (
+        ("controls", sorted((DATA / "clean-controls").glob("*/*"))),
+        ("prints", sorted((DATA / "prints").glob("*"))),
+    ):
+        rows = []
+        for path in paths:
+            if path.suffix.lower() not in (".jpg", ".png"):
+                continue
+            image = read_rgb(path)
+            found, _, dt = _film_lines(image)
+            t += dt
+            mp += image.shape[0] * image.shape[1] / 1e6
+            changed = np.any(run_operation(op, Layers(image), params).image != image, axis=2)
+            rows.append(
+                {
+                    "picture": f"{path.parent.name}/{path.name}",
+                    "flagged_percent": 100 * float(found.mean()),
+                    "one_step_changed_percent": 100 * float(changed.mean()),
+                }
+            )
+        pictures[name] = {
+            "per_picture": rows,
+            "max_flagged_percent": max(r["flagged_percent"] for r in rows),
+            "mean_flagged_percent": float(np.mean([r["flagged_percent"] for r in rows])),
+            "max_one_step_changed_percent": max(r["one_step_changed_percent"] for r in rows),
+        }
+    both = totals["tuned"] + totals["held_out"]
+    return {
+        "film_pooled": {**{k: prf(v) for k, v in totals.items()}, "all": prf(both)},
+        "film_per_frame": per,
+        **pictures,
+        "detect_seconds_per_mp": t / mp,
+    }
+
+
+def film_lines_report(fl: dict) -> None:
+    """One line: the film-lines kind's film scores per half, controls and prints, speed."""
+    pooled = fl["film_pooled"]
+    print(
+        "film-lines (opt-in): film "
+        + "  ".join(
+            f"{k} P={pooled[k]['precision']:.2f} R={pooled[k]['recall']:.2f}"
+            f" F1={pooled[k]['f1']:.2f}"
+            for k in ("tuned", "held_out", "all", "held_out_confident")
+        )
+        + f"; clean controls flagged at most {fl['controls']['max_flagged_percent']:.3f} %,"
+        f" one step changed at most {fl['controls']['max_one_step_changed_percent']:.3f} %;"
+        f" prints flagged {fl['prints']['mean_flagged_percent']:.3f} % on average (at most"
+        f" {fl['prints']['max_flagged_percent']:.3f} %); {fl['detect_seconds_per_mp']:.2f} s/MP"
+    )
+
+
 def evaluate(film_limit: int | None = None) -> dict | None:
     if not DATA.is_dir():
         print(f"real-damage data not found at {DATA}: real-print evaluation skipped")
@@ -155,6 +245,7 @@ def evaluate(film_limit: int | None = None) -> dict | None:
         "train_confident": evaluate_prints("train", confident_only=True),
         "film": evaluate_film(film_limit),
         "controls": evaluate_controls(),
+        "film_lines": evaluate_film_lines(),
     }
     for split in ("held_out", "held_out_confident", "train", "train_confident"):
         p = out[split]["pooled"]
@@ -172,12 +263,28 @@ def evaluate(film_limit: int | None = None) -> dict | None:
         f"clean controls: flagged at most {c['max_flagged_percent']:.3f} %, remove-defects"
         f" changed at most {c['max_changed_percent']:.3f} %, {c['detect_seconds_per_mp']:.2f} s/MP"
     )
+    film_lines_report(out["film_lines"])
     return out
 
 
+def evaluate_film_lines_only() -> dict | None:
+    """:func:`evaluate_film_lines` alone, reported and written to ``FILM_LINES_JSON``."""
+    if not DATA.is_dir():
+        print(f"real-damage data not found at {DATA}: film-lines evaluation skipped")
+        return None
+    result = evaluate_film_lines()
+    film_lines_report(result)
+    FILM_LINES_JSON.write_text(json.dumps(result, indent=1, default=float))
+    print(f"wrote {FILM_LINES_JSON}")
+    return result
+
+
 if __name__ == "__main__":
-    result = evaluate()
-    if result is not None:
-        path = ROOT / "benchmarks" / "results" / "defects_real.json"
-        path.write_text(json.dumps(result, indent=1, default=float))
-        print(f"wrote {path}")
+    if "--film-lines" in sys.argv[1:]:
+        evaluate_film_lines_only()
+    else:
+        result = evaluate()
+        if result is not None:
+            path = ROOT / "benchmarks" / "results" / "defects_real.json"
+            path.write_text(json.dumps(result, indent=1, default=float))
+            print(f"wrote {path}")
