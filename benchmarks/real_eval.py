@@ -150,11 +150,14 @@ def evaluate_controls() -> dict:
     }
 
 
-def _film_lines(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The opt-in film-lines kind alone: (all regions, confident regions, seconds)."""
+def _film_lines(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """The opt-in film-lines kind alone: (all regions, confident regions, the highest
+    confidence, seconds)."""
     t0 = time.perf_counter()
     regions = find_regions(image, kinds=("film-lines",))
-    return regions.mask(), regions.confident_mask(), time.perf_counter() - t0
+    t = time.perf_counter() - t0
+    top = max((r.confidence for r in regions.regions), default=0.0)
+    return regions.mask(), regions.confident_mask(), top, t
 
 
 def evaluate_film_lines() -> dict:
@@ -171,7 +174,7 @@ def evaluate_film_lines() -> dict:
     for i, f in enumerate(frames):
         gt = cv2.imread(str(DATA / "film-scratch-pairs" / "masks" / f"label_{f.stem[-3:]}.png"), 0)
         image = read_rgb(f)
-        found, confident, dt = _film_lines(image)
+        found, confident, _, dt = _film_lines(image)
         t += dt
         mp += image.shape[0] * image.shape[1] / 1e6
         split = "tuned" if i < half else "held_out"
@@ -191,7 +194,7 @@ def evaluate_film_lines() -> dict:
             if path.suffix.lower() not in (".jpg", ".png"):
                 continue
             image = read_rgb(path)
-            found, _, dt = _film_lines(image)
+            found, _, top, dt = _film_lines(image)
             t += dt
             mp += image.shape[0] * image.shape[1] / 1e6
             changed = np.any(run_operation(op, Layers(image), params).image != image, axis=2)
@@ -200,6 +203,7 @@ def evaluate_film_lines() -> dict:
                     "picture": f"{path.parent.name}/{path.name}",
                     "flagged_percent": 100 * float(found.mean()),
                     "one_step_changed_percent": 100 * float(changed.mean()),
+                    "max_confidence": top,
                 }
             )
         pictures[name] = {
@@ -207,6 +211,7 @@ def evaluate_film_lines() -> dict:
             "max_flagged_percent": max(r["flagged_percent"] for r in rows),
             "mean_flagged_percent": float(np.mean([r["flagged_percent"] for r in rows])),
             "max_one_step_changed_percent": max(r["one_step_changed_percent"] for r in rows),
+            "max_confidence": max(r["max_confidence"] for r in rows),
         }
     both = totals["tuned"] + totals["held_out"]
     return {
@@ -228,7 +233,8 @@ def film_lines_report(fl: dict) -> None:
             for k in ("tuned", "held_out", "all", "held_out_confident")
         )
         + f"; clean controls flagged at most {fl['controls']['max_flagged_percent']:.3f} %,"
-        f" one step changed at most {fl['controls']['max_one_step_changed_percent']:.3f} %;"
+        f" one step changed at most {fl['controls']['max_one_step_changed_percent']:.3f} %"
+        f" (highest confidence {fl['controls']['max_confidence']:.2f});"
         f" prints flagged {fl['prints']['mean_flagged_percent']:.3f} % on average (at most"
         f" {fl['prints']['max_flagged_percent']:.3f} %); {fl['detect_seconds_per_mp']:.2f} s/MP"
     )
