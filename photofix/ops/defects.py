@@ -449,7 +449,10 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
 OPERATION = Operation(
     name="detect-defects",
     title="Find dust and scratches",
-    summary="Propose a mask of dust, scratches (and optionally tears, spots) to check and inpaint.",
+    summary=(
+        "Propose a mask of dust, scratches (and optionally tears, spots, film lines) to check"
+        " and inpaint."
+    ),
     params=(
         Param("sensitivity", "float", 0.5, "higher finds fainter damage", 0.0, 1.0),
         Param(
