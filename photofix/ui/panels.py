@@ -432,13 +432,17 @@ class HistoryPanel(QListWidget):
                     f"{h.budget_bytes / 1024**3:.1f} GB history budget"
                 )
             rows = [first]
+            tips = [first]
             for step in h.steps:
                 shown = {k: v for k, v in step.params.items() if k != "layer"}
                 summary = describe_params(shown)
                 rows.append(step.label + (f" — {summary}" if summary else ""))
-            for i, text in enumerate(rows):
+                # what the step said it did (an automatic fit, how much it changed) stays with it
+                notices = getattr(step.record, "notices", None) or ()
+                tips.append("\n\n".join([rows[-1], *notices]))
+            for i, (text, tip) in enumerate(zip(rows, tips, strict=True)):
                 item = QListWidgetItem(text)
-                item.setToolTip(text)
+                item.setToolTip(tip)
                 item.setData(Qt.ItemDataRole.UserRole, i)  # the history index it stands for
                 if i == h.index:
                     font = QFont(item.font())

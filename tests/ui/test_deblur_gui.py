@@ -138,3 +138,6 @@ def test_a_flat_field_reference_is_chosen_with_a_file_button(
     evened = doc.image[..., 1][background]
     assert evened.std() < 0.01 < doc.original[..., 1][background].std(), evened.std()
     assert doc.history.steps[-1].record.resolved["reference_sha256"]
+    # what the step said it did stays with its row in the history
+    tip = window.history.item(window.history.count() - 1).toolTip()
+    assert "flat field from blank.png" in tip, tip
