@@ -40,6 +40,7 @@ from photofix.ui.param_form import (  # noqa: F401  (importable from here, as be
     ParamForm,
     _CheckBoxes,
     outcome_text,
+    relevant_params,
 )
 
 
@@ -434,7 +435,8 @@ class HistoryPanel(QListWidget):
             rows = [first]
             tips = [first]
             for step in h.steps:
-                shown = {k: v for k, v in step.params.items() if k != "layer"}
+                shown = relevant_params(step.op, step.params)  # not deblur's sigma for a disk
+                shown.pop("layer", None)
                 summary = describe_params(shown)
                 rows.append(step.label + (f" — {summary}" if summary else ""))
                 # what the step said it did (an automatic fit, how much it changed) stays with it

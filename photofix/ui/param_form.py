@@ -183,6 +183,18 @@ SHOWN_WITH: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("even-light", "fit"): ("reference", ("",)),
     ("even-light", "keep_highlights"): ("reference", ("",)),
 }
+
+
+def relevant_params(op: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` without those that mean nothing with the others' values (:data:`SHOWN_WITH`):
+    what the history lists for a step."""
+    return {
+        k: v
+        for k, v in params.items()
+        if (op, k) not in SHOWN_WITH or params.get(SHOWN_WITH[op, k][0]) in SHOWN_WITH[op, k][1]
+    }
+
+
 # Text parameters that name a file: a line edit with a button that opens a file chooser.
 FILE_PARAMS = frozenset({"kernel", "reference"})
 # Text parameters that take a comma-separated list from a fixed set: shown as check boxes.
@@ -205,6 +217,7 @@ class _CheckBoxes(QWidget):
         super().__init__()
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setVerticalSpacing(2)  # a third row (film-lines) keeps the form within the panel
         self.boxes: dict[str, QCheckBox] = {}
         for i, choice in enumerate(choices):
             box = QCheckBox(choice)

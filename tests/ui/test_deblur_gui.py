@@ -141,3 +141,5 @@ def test_a_flat_field_reference_is_chosen_with_a_file_button(
     # what the step said it did stays with its row in the history
     tip = window.history.item(window.history.count() - 1).toolTip()
     assert "flat field from blank.png" in tip, tip
+    row = window.history.item(window.history.count() - 1).text()
+    assert "reference" in row and "model" not in row  # only what meant something is listed
