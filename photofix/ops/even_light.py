@@ -137,17 +137,21 @@ def shading_log_gain(
     return log_gain
 
 
-def clip_limit(image: np.ndarray, log_gain: np.ndarray, strength: float = 1.0) -> float:
+def clip_limit(
+    image: np.ndarray, log_gain: np.ndarray, strength: float = 1.0
+) -> tuple[float, float]:
     """The largest fraction (≤ ``strength``) of ``log_gain`` that pushes at most
-    ``CLIP_BUDGET`` of the pixels past white (pixels already white are not counted)."""
+    ``CLIP_BUDGET`` of the pixels past white (pixels already white are not counted), and the
+    share of the pixels that ``strength`` itself would push past white."""
     top = np.asarray(image, np.float32).max(axis=2)
     lifted = (log_gain > 1e-6) & (top < WHITE)
     # a pixel goes past white once the fraction s of the log gain exceeds log(PAST_WHITE / top)
     at = np.log(PAST_WHITE / np.maximum(top[lifted], 1e-6)) / log_gain[lifted]
+    past_white = float(np.count_nonzero(at < strength)) / top.size
     allowed = int(CLIP_BUDGET * top.size)
     if at.size <= allowed:
-        return float(strength)
-    return float(min(strength, np.partition(at, allowed)[allowed]))
+        return float(strength), past_white
+    return float(min(strength, np.partition(at, allowed)[allowed])), past_white
 
 
 def shading_gain(
@@ -163,7 +167,7 @@ def shading_gain(
     :func:`clip_limit` unless ``keep_highlights`` is false."""
     log_gain = shading_log_gain(image, model=model, where=where)
     if keep_highlights:
-        strength = clip_limit(image, log_gain, strength)
+        strength = clip_limit(image, log_gain, strength)[0]
     return np.exp(strength * log_gain).astype(np.float32)
 
 
@@ -240,20 +244,18 @@ def _run(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
     ctx.progress.update(0.0, "Fitting the illumination")
     img = layers.image
     log_gain = shading_log_gain(img, model=params["model"], where=where)
-    strength = params["strength"]
+    strength, over = params["strength"], 0.0
     if params["keep_highlights"]:
-        strength = clip_limit(img, log_gain, strength)
+        strength, over = clip_limit(img, log_gain, strength)
     gain = np.exp(strength * log_gain).astype(np.float32)
     lift = float(gain.max())
     ctx.facts.resolve("largest_gain", round(lift, 4))
     ctx.facts.resolve("applied_strength", round(strength, 4))
     if strength < params["strength"] - 1e-4:
-        full = np.exp(params["strength"] * log_gain)
-        top = img.max(axis=2)
-        over = float(np.mean((top < WHITE) & (top * full > PAST_WHITE)))
+        full = float(np.exp(params["strength"] * float(log_gain.max())))
         ctx.progress.notice(
             f"Even light: the fitted {params['model']} shading would lift the darkest parts by"
-            f" up to {100 * (float(full.max()) - 1):.0f} % and push {100 * over:.1f} % of the"
+            f" up to {100 * (full - 1):.0f} % and push {100 * over:.1f} % of the"
             " pixels past white, so the picture's own light was taken for shading: applied"
             f" {100 * strength / params['strength']:.0f} % of it (lifted by up to"
             f" {100 * (lift - 1):.0f} %). A blank reference scan, or fit=mask on a mount,"
