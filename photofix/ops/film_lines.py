@@ -63,13 +63,19 @@ FULL_STEP = 0.3  # side difference over contrast below which the two sides count
 FULL_STEADY = 0.8  # share of a line's rows the short window must see it in
 
 
+def _sides(mean: np.ndarray, side: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The means ``width`` px wide of column means ``mean`` (float32 rows × W) ``side`` px to
+    the left and to the right of each column (the edge columns repeated past the border)."""
+    m = cv2.blur(mean, (width, 1), borderType=cv2.BORDER_REFLECT)
+    pad = np.pad(m, ((0, 0), (side, side)), mode="edge")
+    return pad[:, : -2 * side], pad[:, 2 * side :]
+
+
 def _two_sided(mean: np.ndarray, side: int, width: int) -> np.ndarray:
     """Signed ridge strength of column means ``mean`` (float32 rows × W): for a bright line the
     smaller of its differences to the means ``side`` px left and right (``width`` px wide), for
     a dark one minus the smaller darkness; 0 where the centre lies between its sides."""
-    m = cv2.blur(mean, (width, 1), borderType=cv2.BORDER_REFLECT)
-    pad = np.pad(m, ((0, 0), (side, side)), mode="edge")
-    left, right = pad[:, : -2 * side], pad[:, 2 * side :]
+    left, right = _sides(mean, side, width)
     step = SYMMETRY * np.abs(left - right)
     bright = np.minimum(mean - left, mean - right) - step
     dark = np.minimum(left - mean, right - mean) - step
@@ -105,21 +111,19 @@ def film_lines(luma: np.ndarray, sensitivity: float = 0.5) -> tuple[np.ndarray, 
     factor = 2.0 ** ((0.5 - float(sensitivity)) * 2.0)
     seed_t, grow_t = SEED * factor, GROW * factor
 
-    z = {}
+    z, means = {}, {}
     for name, n in (("long", n_long), ("short", n_short)):
-        mean = cv2.blur(blocks, (1, n), borderType=cv2.BORDER_REFLECT)
+        means[name] = cv2.blur(blocks, (1, n), borderType=cv2.BORDER_REFLECT)
         spread = cv2.blur(residual, (1, n), borderType=cv2.BORDER_REFLECT)
         noise = 1.4826 * ndimage.median_filter(np.abs(spread), size=(1, noise_w))
-        z[name] = _two_sided(mean, side, width) / (noise + NOISE_FLOOR)
+        z[name] = _two_sided(means[name], side, width) / (noise + NOISE_FLOOR)
 
     mask_b = np.zeros((hb, w), bool)
     conf_b = np.zeros((hb, w), np.float32)
-    long_mean = cv2.blur(blocks, (1, n_long), borderType=cv2.BORDER_REFLECT)
-    pad = np.pad(cv2.blur(long_mean, (width, 1)), ((0, 0), (side, side)), mode="edge")
-    left, right = pad[:, : -2 * side], pad[:, 2 * side :]
+    long_mean = means["long"]
+    left, right = _sides(long_mean, side, width)
     far = max(side + 2, round(FAR_SIDE * s))
-    pad = np.pad(cv2.blur(long_mean, (width, 1)), ((0, 0), (far, far)), mode="edge")
-    far_left, far_right = pad[:, : -2 * far], pad[:, 2 * far :]
+    far_left, far_right = _sides(long_mean, far, width)
     for sign in (1.0, -1.0):
         zl, zs = sign * z["long"], sign * z["short"]
         peak = _column_peak(zl)
