@@ -277,11 +277,12 @@ class ParamForm(QWidget):
         self._update_outcome()
 
     def _show_relevant(self) -> None:
-        values = self.values()
-        for (op, name), (other, shown) in SHOWN_WITH.items():
+        # every field, set or not: a row's visibility depends on the others' values only
+        relevant = relevant_params(self.op.name, {**dict.fromkeys(self.fields), **self.values()})
+        for op, name in SHOWN_WITH:
             if op == self.op.name:
                 row = self.layout().getWidgetPosition(self.fields[name])[0]
-                self.layout().setRowVisible(row, values.get(other) in shown)
+                self.layout().setRowVisible(row, name in relevant)
 
     def set_image_size(self, size: tuple[int, int] | None) -> None:
         self.image_size = size
