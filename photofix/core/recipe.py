@@ -204,16 +204,24 @@ class StepFacts:
     JPEG level read from the file, the concrete model id); ``seed(name, value)``: a random
     seed; ``model(...)``: a network run (the runner calls it); ``tiling(tile, device)``: the
     tile size the tiler finally used (smaller after an out-of-memory retry).
+    ``attach(name, value)``: data handed back to the caller with the step's result and never
+    recorded (the regions a detection found, for a GUI to list).
     """
 
     def __init__(self) -> None:
         self.resolved: dict[str, Any] = {}
         self.seeds: dict[str, int] = {}
         self.models: list[ModelUse] = []
+        self.attachments: dict[str, Any] = {}
         self._tiling: tuple[int, str | None] | None = None
 
     def resolve(self, name: str, value: Any) -> None:
         self.resolved[name] = _jsonable(value)
+
+    def attach(self, name: str, value: Any) -> None:
+        """Hand ``value`` back with the step's result (``StepResult.attachments``): in memory
+        only, never part of the record, so it may be any object (arrays, regions)."""
+        self.attachments[name] = value
 
     def seed(self, name: str, value: int) -> None:
         self.seeds[name] = int(value)

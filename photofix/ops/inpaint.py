@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from photofix.core.errors import OperationError
-from photofix.core.mask import grow
 from photofix.inference.progress import Progress
 from photofix.ops import defects
+from photofix.ops.defect_choice import RegionChoice
 from photofix.ops.patchmatch import inpaint_fast, inpaint_patch
 from photofix.ops.registry import Layers, MaskReview, OpContext, Operation, Param
 
@@ -56,28 +56,30 @@ FILL_CHOICES = ("confident", "all")
 
 def _propose_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -> Layers:
     """The mask ``remove-defects`` fills: the confident detections (``fill=all``: every
-    detection) grown by 1 px, inside the alpha. Says what it found and what it leaves."""
+    detection) grown by 1 px, inside the alpha. Says what it found and what it leaves, records
+    how many regions of each kind it found and proposed, and attaches every region found
+    (``regions``: a :class:`~photofix.ops.defect_choice.RegionChoice`) for a GUI to list."""
     kinds = defects.parse_kinds(params["kinds"])
     found = defects.find_regions(
         layers.image, params["sensitivity"], kinds, ctx.progress, ctx.device
     )
     fill_all = params.get("fill", "confident") == "all"
-    chosen = found.mask() if fill_all else found.confident_mask()
-    if layers.alpha is not None:
-        chosen &= layers.alpha > 0.5
-    if chosen.any():
-        # one more pixel takes the soft edges of scratches and specks too
-        chosen = grow(chosen, 1)
-        if layers.alpha is not None:
-            chosen &= layers.alpha > 0.5
+    choice = RegionChoice.of(found, layers.alpha, fill_all)
+    chosen = choice.fill_mask()
     taken = np.unique(found.labels[chosen & (found.labels > 0)]).size
     left = len(found.regions) - taken
+    held = 0 if fill_all else sum(r.held for r in found.regions)
+    lines = 0 if fill_all else sum(r.sure and r.kind in defects.REVIEW_ONLY for r in found.regions)
+    for kind in kinds:
+        ctx.facts.resolve(f"found_{kind}", sum(r.kind == kind for r in found.regions))
+    ctx.facts.resolve("proposed", len(choice.proposed))
+    if held:
+        ctx.facts.resolve("held", held)
+    ctx.facts.attach("regions", choice)
     message = (
         f"Damage to fill: {taken} region{'s' if taken != 1 else ''},"
         f" {100 * float(chosen.mean()):.3f} % of the pixels."
     )
-    held = 0 if fill_all else sum(r.held for r in found.regions)
-    lines = 0 if fill_all else sum(r.sure and r.kind in defects.REVIEW_ONLY for r in found.regions)
     if left:
         message += (
             f" {left} region{'s' if left != 1 else ''} left unfilled for review"

@@ -13,11 +13,12 @@ API summary
 ``run_step(request, layers, ctx=None) -> StepResult``
     Runs it on :class:`~photofix.ops.registry.Layers` (blend semantics exactly those of
     :func:`~photofix.ops.registry.run_operation`) and returns ``StepResult(op, params, layers,
-    record)``: ``layers`` is every layer after the step, ``record`` the
+    record, attachments)``: ``layers`` is every layer after the step, ``record`` the
     :class:`~photofix.core.recipe.StepRecord` (parameters as given / complete / resolved by the
     operation, models with weight SHA-256 and licence, device, dtype, tile, seeds, mask digest,
-    notices, timing). Safe to call on a worker thread. Raises OperationError, ModelMissing,
-    Cancelled as the operation does.
+    notices, timing), ``attachments`` what the operation handed back beside the record
+    (``ctx.facts.attach``; never recorded). Safe to call on a worker thread. Raises
+    OperationError, ModelMissing, Cancelled as the operation does.
 ``commit(document, result) -> Step | None``
     Puts the result's ``op.writes`` layers (and a changed ``meta``, e.g. DPI) into the Document
     as one undoable step carrying the record; ``document.journal`` lists the records.
@@ -189,13 +190,15 @@ class StepRequest:
 @dataclass
 class StepResult:
     """What :func:`run_step` returns: the operation, its complete parameters, every layer
-    after the step, and the step's record."""
+    after the step, the step's record, and what the operation attached for the caller
+    (:meth:`~photofix.core.recipe.StepFacts.attach`: in memory only, not in the record)."""
 
     op: Operation
     params: dict[str, Any]
     layers: Layers
     record: StepRecord
     before: Layers | None = field(default=None, repr=False)
+    attachments: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def label(self) -> str:
@@ -267,7 +270,9 @@ def run_step(request: StepRequest, layers: Layers, ctx: OpContext | None = None)
     record.mask = _mask_ref(op, request, blend, layers, result)
     if request.hints is not None:
         record.hints = HintsRef.of(*request.hints)
-    return StepResult(op, params, result, record, before=layers)
+    return StepResult(
+        op, params, result, record, before=layers, attachments=dict(facts.attachments)
+    )
 
 
 def _mask_ref(
