@@ -248,6 +248,7 @@ class WorkspaceController(QObject):
             self.schedule_preview()
         elif layer == "mask":
             self.mask_overlay.mask_changed(doc.mask, box)
+            self.review.mask_changed(box)  # the regions' ticks follow the mask
             if self.preview.request is not None and self.preview.request.limit_to_mask:
                 self.schedule_preview()
         elif layer in ("hints", "hint_mask"):
@@ -371,17 +372,20 @@ class WorkspaceController(QObject):
         proposal = steps.proposal_operation(op)
         own = {p.name: params[p.name] for p in proposal.params if p.name in params}
         self.end_review()
-        return self._run_apply(request, proposal, own, then=lambda: self.review.start(op, params))
+        return self._run_apply(
+            request, proposal, own, then=lambda r: self.review.start(op, params, r.attachments)
+        )
 
     def _run_apply(
         self,
         request: PreviewRequest,
         op: Operation,
         params: dict[str, Any],
-        then: Callable[[], None] | None = None,
+        then: Callable[[StepResult], None] | None = None,
     ) -> int:
         """Submit ``op`` on the whole image; its result is committed as one step, then
-        ``then`` runs. ``request`` gives the blend, and is what a model download applies again."""
+        ``then(result)`` runs. ``request`` gives the blend, and is what a model download
+        applies again."""
         doc = self.document
         assert doc is not None
         self.service.cancel_kind("preview")
@@ -421,7 +425,7 @@ class WorkspaceController(QObject):
                 summary = describe_params(steps.history_params(result))
                 self.message.emit(f"Applied {op.title}" + (f" ({summary})" if summary else ""))
             if then is not None:
-                then()
+                then(result)
 
         return self._submit(Job(op.title, run, kind="apply"), done)
 

@@ -158,6 +158,27 @@ class ImageView(QGraphicsView):
         self.centerOn(rect.center())
         self._after_zoom()
 
+    def show_area(self, rect: QRectF, share: float = 1 / 3, most: float = 8.0) -> None:
+        """Centre ``rect`` (image pixels) in the view. A small one is zoomed in on until it
+        fills about ``share`` of the view (at most ``most`` screen px per image px, so a speck
+        keeps its surroundings); one too large to be seen whole is zoomed out until it fits."""
+        vp = self.viewport().rect()
+        if vp.isEmpty() or self.image_rect().isEmpty():
+            return
+        w, h = max(rect.width(), 1.0), max(rect.height(), 1.0)
+        wanted = min(share * vp.width() / w, share * vp.height() / h, most)
+        fits = min((vp.width() - 16) / w, (vp.height() - 16) / h)
+        zoom = self.zoom()
+        if zoom < wanted:
+            zoom = wanted
+        elif zoom > fits:
+            zoom = fits
+        zoom = min(MAX_ZOOM, max(MIN_ZOOM, zoom))
+        if not math.isclose(zoom, self.zoom()):
+            self.setTransform(QTransform.fromScale(zoom, zoom))
+        self.centerOn(rect.center())
+        self._after_zoom()
+
     def actual_pixels(self) -> None:
         """100 %: one image pixel per screen pixel (Ctrl+1), keeping the centre."""
         self.set_zoom(1.0)

@@ -470,6 +470,7 @@ class MainWindow(
         c.review_changed.connect(self._on_review_changed)
         self.operations.review_accepted.connect(c.accept_review)
         self.operations.review_dismissed.connect(c.dismiss_review)
+        self.operations.regions.follow(c.review)
         self.history.goto_requested.connect(c.goto)
         self.operations.apply_requested.connect(c.apply_operation)
         self.operations.request_changed.connect(c.set_preview_request)

@@ -42,6 +42,7 @@ from photofix.ui.param_form import (  # noqa: F401  (importable from here, as be
     outcome_text,
     relevant_params,
 )
+from photofix.ui.region_list import RegionList
 
 
 class FormScrollArea(QScrollArea):
@@ -201,9 +202,14 @@ class OperationsPanel(QWidget):
         self.review = QGroupBox("Check the mask")
         self.review.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         review = QVBoxLayout(self.review)
+        margins = review.contentsMargins()  # tight: the list of regions needs the room
+        review.setContentsMargins(margins.left(), 4, margins.right(), 4)
+        review.setSpacing(3)
         self.review_note = QLabel()
         self.review_note.setWordWrap(True)
         review.addWidget(self.review_note)
+        self.regions = RegionList()  # the regions found, to take or leave out one by one
+        review.addWidget(self.regions)
         self.accept_button = QPushButton("Accept and Fill")
         self.accept_button.setToolTip("Fill the mask as it is now (one undoable step)")
         self.accept_button.clicked.connect(self.review_accepted)
@@ -317,6 +323,7 @@ class OperationsPanel(QWidget):
         """Show what to check in the proposed mask ("" hides it)."""
         self.review_note.setText(text)
         self.review.setVisible(bool(text))
+        self._sync_enabled()
 
     # -- slots -------------------------------------------------------------------------------
     def _on_chosen(self, row: int) -> None:
@@ -372,7 +379,9 @@ class OperationsPanel(QWidget):
             self.note.setText("No live preview for this operation.")
         else:
             self.note.setText("")
-        self.note.setVisible(bool(self.note.text()))
+        # while its mask waits to be checked, the check says it all (and needs the room)
+        checking = op.review is not None and self.review.isVisibleTo(self)
+        self.note.setVisible(bool(self.note.text()) and not checking)
 
     def _on_changed(self, *_: object) -> None:
         self._sync_enabled()

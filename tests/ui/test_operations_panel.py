@@ -77,15 +77,20 @@ def test_the_mask_check_is_in_sight_with_the_form_and_apply(window, qtbot) -> No
     assert (window.width(), window.height()) == (1200, 800)
     assert_in_sight(window, form_widgets(window), rect_in(window, panel.scroll.viewport()))
     assert panel.scroll.verticalScrollBar().maximum() == 0
-    review = [panel.review_note, panel.accept_button, panel.dismiss_button]
+    # the regions found are listed, several rows in sight (the list scrolls for the rest)
+    rows = panel.regions.rows
+    review = [panel.review_note, rows, panel.accept_button, panel.dismiss_button]
     assert_in_sight(window, [*blend_widgets(window), *review], window.rect())
+    assert rows.viewport().height() >= 4 * rows.sizeHintForRow(0)
+    # the note under Apply ("Apply shows the mask first") gives way to the check itself
+    assert not panel.note.isVisible()
     # a short window: the form scrolls; blend, Apply and the check stay whole, none overlapping
     window.resize(1200, 600)
     QApplication.processEvents()
     assert window.height() == 600
     assert_in_sight(window, [*blend_widgets(window), *review], window.rect())
-    assert rect_in(window, panel.note).bottom() < rect_in(window, panel.apply_button).top()
-    assert rect_in(window, panel.review_note).bottom() < rect_in(window, panel.accept_button).top()
+    assert rect_in(window, panel.review_note).bottom() < rect_in(window, rows).top()
+    assert rect_in(window, rows).bottom() < rect_in(window, panel.accept_button).top()
     assert rect_in(window, panel.apply_button).bottom() < rect_in(window, panel.review).top()
 
 
