@@ -200,7 +200,8 @@ class OperationsPanel(QWidget):
         layout.addWidget(group)
 
         self.review = QGroupBox("Check the mask")
-        self.review.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        # never squeezed; on a tall panel its list of regions takes the room left below
+        self.review.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         review = QVBoxLayout(self.review)
         margins = review.contentsMargins()  # tight: the list of regions needs the room
         review.setContentsMargins(margins.left(), 4, margins.right(), 4)
@@ -221,7 +222,7 @@ class OperationsPanel(QWidget):
         row.addWidget(self.dismiss_button)
         review.addLayout(row)
         self.review.setVisible(False)
-        layout.addWidget(self.review)
+        layout.addWidget(self.review, 100)
         layout.addStretch(1)
         self._sync_enabled()
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -35,7 +36,7 @@ KIND_NAMES = {
     "spots": "Spot",
     "film-lines": "Film line",
 }
-SHOWN_ROWS = 4  # rows in sight at once; the list scrolls for the rest
+SHOWN_ROWS = 4  # rows in sight at least; the list scrolls for the rest
 
 
 def kind_name(kind: str) -> str:
@@ -93,16 +94,26 @@ class RegionMarkerItem(QGraphicsRectItem):
 
 
 class _Rows(QListWidget):
-    """The list itself: :data:`SHOWN_ROWS` rows high (it scrolls for the rest)."""
+    """The list itself: at least :data:`SHOWN_ROWS` rows high (fewer if there are fewer), more
+    where the panel has the room, never more than it has rows (it scrolls for the rest)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+
+    def _height(self, rows: int) -> int:
+        row = self.sizeHintForRow(0) if self.count() else self.fontMetrics().height() + 4
+        return max(1, rows) * row + 2 * self.frameWidth()
 
     def sizeHint(self) -> QSize:
-        hint = super().sizeHint()
-        row = self.sizeHintForRow(0) if self.count() else self.fontMetrics().height() + 4
-        rows = max(1, min(SHOWN_ROWS, self.count()))
-        return QSize(hint.width(), rows * row + 2 * self.frameWidth())
+        return QSize(super().sizeHint().width(), self._height(min(SHOWN_ROWS, self.count())))
 
     def minimumSizeHint(self) -> QSize:
         return self.sizeHint()
+
+    def fit_rows(self) -> None:
+        self.setMaximumHeight(self._height(self.count()))
+        self.updateGeometry()
 
 
 class RegionList(QWidget):
@@ -166,7 +177,7 @@ class RegionList(QWidget):
             )
         self.more.setVisible(bool(rows is not None and rows.more))
         self.rows.blockSignals(False)
-        self.rows.updateGeometry()
+        self.rows.fit_rows()
         self.setVisible(rows is not None)
 
     def set_checked(self, states: dict[int, bool]) -> None:
