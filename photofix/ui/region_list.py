@@ -50,11 +50,15 @@ def count(n: int) -> str:
 
 
 def region_text(region: Region) -> str:
-    """A row's text: ``Dust · confidence 0.97 · 23 px``; a region held back by the one-step
-    cap says so after its size."""
+    """A row's text: ``Dust · confidence 0.97 · 23 px``; a sure region one step leaves (held
+    back by the one-step cap, or a scratch line) says why on a second line."""
     size = count(region.area)
     text = f"{kind_name(region.kind)} · confidence {region.confidence:.2f} · {size} px"
-    return text + (" · confident, past the one-step cap" if region.held else "")
+    if region.held:
+        return text + "\nconfident, past the one-step cap"
+    if region.sure and region.kind in defects.REVIEW_ONLY:
+        return text + "\nsure, but lines are left for review"
+    return text
 
 
 def region_tip(region: Region) -> str:
@@ -63,6 +67,12 @@ def region_tip(region: Region) -> str:
         why = (
             f"Confident, but past the one-step cap of {100 * defects.ONE_STEP_CAP:g} % of the"
             " picture: check it before filling."
+        )
+    elif region.sure and region.kind in defects.REVIEW_ONLY:
+        why = (
+            "Found with confidence, but one step never fills a scratch line unreviewed: on real"
+            " scans such lines were picture content (a pole, a rail, a seam). Tick it if it is"
+            " damage."
         )
     elif region.confident:
         why = "Found with confidence: one-step Remove dust and scratches fills it."
@@ -94,25 +104,29 @@ class RegionMarkerItem(QGraphicsRectItem):
 
 
 class _Rows(QListWidget):
-    """The list itself: at least :data:`SHOWN_ROWS` rows high (fewer if there are fewer), more
-    where the panel has the room, never more than it has rows (it scrolls for the rest)."""
+    """The list itself: :data:`SHOWN_ROWS` lines high at least (less if it holds less), more
+    where the panel has the room, never more than its rows need (it scrolls for the rest)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-
-    def _height(self, rows: int) -> int:
-        row = self.sizeHintForRow(0) if self.count() else self.fontMetrics().height() + 4
-        return max(1, rows) * row + 2 * self.frameWidth()
+        self._line = self._rows = self.fontMetrics().height() + 4  # measured by fit_rows
 
     def sizeHint(self) -> QSize:
-        return QSize(super().sizeHint().width(), self._height(min(SHOWN_ROWS, self.count())))
+        height = min(SHOWN_ROWS * self._line, self._rows)
+        return QSize(super().sizeHint().width(), height + 2 * self.frameWidth())
 
     def minimumSizeHint(self) -> QSize:
         return self.sizeHint()
 
     def fit_rows(self) -> None:
-        self.setMaximumHeight(self._height(self.count()))
+        """Measure the rows just listed: a one-line row (a row that says why is a line
+        taller) and all of them."""
+        if self.count():
+            extra = self.item(0).text().count("\n") * self.fontMetrics().lineSpacing()
+            self._line = self.sizeHintForRow(0) - extra
+            self._rows = sum(self.sizeHintForRow(i) for i in range(self.count()))
+        self.setMaximumHeight(max(self._rows, self._line) + 2 * self.frameWidth())
         self.updateGeometry()
 
 
@@ -128,7 +142,6 @@ class RegionList(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         self.rows = _Rows()
-        self.rows.setUniformItemSizes(True)
         self.rows.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.rows.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.rows.itemChanged.connect(self._on_item_changed)
