@@ -19,6 +19,13 @@ CONTINUES = 0.5  # a line whose ridge goes on past an end at this share of its c
 CONTINUE_SPAN = 16  # px beyond (and before) each end where the ridge is compared
 MIN_LINE_SHARE = 0.1  # a line filled without review spans this share of the long side
 LOPSIDED = 0.15  # a line whose two edges differ by more than this share of its contrast is lopsided
+# a speck with LOOKALIKES or more blobs of the picture like it (its polarity, at its scale, at
+# least LOOKALIKE_SHARE as strong) within LOOKALIKE_REACH diameters (LOOKALIKE_MIN_REACH px at
+# least) is one of many: a window of a facade, a stone of gravel, a figure in a square
+LOOKALIKES = 3
+LOOKALIKE_SHARE = 0.7
+LOOKALIKE_REACH = 8.0
+LOOKALIKE_MIN_REACH = 24
 
 
 def sample(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -52,13 +59,73 @@ def grain_scale(luma: np.ndarray) -> np.ndarray:
     return defect_net.grain_scale(luma)
 
 
-def grain_contrast(luma: np.ndarray, comp: np.ndarray, n: int, scale: np.ndarray) -> np.ndarray:
+def grain_contrast(
+    luma: np.ndarray, comp: np.ndarray, n: int, scale: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Each component's contrast against its 2-4 px ring in units of the local grain scale
-    ``scale`` (:func:`grain_scale`) averaged over the component (float64, n). Grain itself
-    makes "specks" of a few scales; a real speck of dust stands far above it."""
+    ``scale`` (:func:`grain_scale`) averaged over the component, and its polarity (+1 brighter
+    than the ring, −1 darker), float64 (n,) each. Grain itself makes "specks" of a few scales;
+    a real speck of dust stands far above it."""
     mean_c, mean_r, _ = ring_means(luma, comp, n)
     s = component_means(scale, comp, n)
-    return np.abs(mean_c - mean_r) / np.maximum(s, defect_net.SCALE_FLOOR)
+    polarity = np.where(mean_c >= mean_r, 1.0, -1.0)
+    return np.abs(mean_c - mean_r) / np.maximum(s, defect_net.SCALE_FLOOR), polarity
+
+
+def lookalikes(
+    luma: np.ndarray,
+    comp: np.ndarray,
+    stats: np.ndarray,
+    polarity: np.ndarray,
+    which: np.ndarray,
+    detected: np.ndarray | None = None,
+) -> np.ndarray:
+    """For the components ``which`` of ``comp`` (with their ``stats``; ``polarity`` ±1 per
+    component): how many blobs of the picture like each (float64, n; 0 for the others).
+
+    Around a speck of diameter d, within ``LOOKALIKE_REACH`` d (at least
+    ``LOOKALIKE_MIN_REACH`` px), the picture is band-passed at the speck's scale (a difference
+    of Gaussians, σ d/3 and d, signed by its polarity); the local maxima at least
+    ``LOOKALIKE_SHARE`` as strong as the speck's own response, farther than d from it and
+    blobs (curving down across both directions, not a point along a line), are its
+    look-alikes. Maxima inside any detected speck (``comp``), or anything else the detector
+    found (``detected``, bool HxW), do not count: a field of dust is many specks, all found;
+    a facade's windows, gravel or a crowd in a square are many blobs of which the detector
+    takes only a few."""
+    h, w = luma.shape
+    out = np.zeros(len(stats))
+    found = comp > 0 if detected is None else (comp > 0) | detected
+    found = cv2.dilate(found.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    for i in which:
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        d = max(bw, bh)
+        reach = int(max(LOOKALIKE_MIN_REACH, LOOKALIKE_REACH * d))
+        sigma = max(0.6, d / 3.0)
+        pad = reach + int(3 * 3 * sigma) + 1  # the window and the wider blur's reach
+        cx, cy = x + bw / 2.0, y + bh / 2.0
+        y0, y1 = max(0, int(cy) - pad), min(h, int(cy) + pad + 1)
+        x0, x1 = max(0, int(cx) - pad), min(w, int(cx) + pad + 1)
+        win = luma[y0:y1, x0:x1]
+        band = cv2.GaussianBlur(win, (0, 0), sigma) - cv2.GaussianBlur(win, (0, 0), 3 * sigma)
+        band *= polarity[i]
+        k = np.ones((max(3, d | 1),) * 2, np.uint8)
+        own = float(band[y - y0 : y - y0 + bh, x - x0 : x - x0 + bw].max())
+        if own <= 0:
+            continue
+        peak = (band >= cv2.dilate(band, k)) & (band >= LOOKALIKE_SHARE * own)
+        peak &= ~found[y0:y1, x0:x1]
+        py, px = np.nonzero(peak)
+        # a blob, not a point along a line (a scratch, an edge): the band curves down
+        # across both of its principal directions
+        dxx = cv2.Sobel(band, cv2.CV_32F, 2, 0, ksize=3)[py, px]
+        dyy = cv2.Sobel(band, cv2.CV_32F, 0, 2, ksize=3)[py, px]
+        dxy = cv2.Sobel(band, cv2.CV_32F, 1, 1, ksize=3)[py, px]
+        mid, half = -(dxx + dyy) / 2, np.hypot((dxx - dyy) / 2, dxy)
+        blob = mid - half >= 0
+        py, px = py[blob], px[blob]
+        dist = np.hypot(px + x0 + 0.5 - cx, py + y0 + 0.5 - cy)
+        out[i] = np.count_nonzero((dist > d) & (dist <= reach))
+    return out
 
 
 def _line_ends(points: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -161,6 +228,7 @@ def shape_evidence(
     stats: np.ndarray,
     luma: np.ndarray,
     scale: np.ndarray | None,
+    detected: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per component of ``comp`` (labels with their ``stats`` from
     ``cv2.connectedComponentsWithStats``): how well it has the shape of damage that one step
@@ -169,7 +237,9 @@ def shape_evidence(
     * dust: its contrast against its ring in local grain scales (:func:`grain_contrast`), full
       from ``GRAIN_CONTRAST``: grain, halftone dots and soft highlights are a few scales; and
       a speck on a lattice of look-alikes (:func:`photofix.ops.spots.patterned`: balusters,
-      buttons, studs, a wall's holes) is picture content, so it scores 0;
+      buttons, studs, a wall's holes) is picture content, so it scores 0; so does a speck
+      with ``LOOKALIKES`` or more blobs like it around it that were not detected
+      (:func:`lookalikes`: windows, gravel, figures in a square);
     * scratches: a line whose ridge goes on past its ends (:func:`line_continuation` ≥
       ``CONTINUES``) was only partly found, or is a pole, railing or rim of the picture, so it
       scales down by ``CONTINUES / continuation``; a line whose two edges are unlike
@@ -182,11 +252,14 @@ def shape_evidence(
     n = len(stats)
     out = np.ones(n)
     if kind == "dust" and scale is not None:
-        out = np.clip(grain_contrast(luma, comp, n, scale) / GRAIN_CONTRAST, 0.0, 1.0)
+        contrast, polarity = grain_contrast(luma, comp, n, scale)
+        out = np.clip(contrast / GRAIN_CONTRAST, 0.0, 1.0)
         if n > 3:
             centres = stats[1:, :2] + stats[1:, 2:4] / 2.0
             sizes = np.maximum(stats[1:, 2], stats[1:, 3]).astype(np.float64)
             out[1:][patterned(centres.astype(np.float64), sizes)] = 0.0
+        which = np.flatnonzero(out[1:] > 0) + 1
+        out[lookalikes(luma, comp, stats, polarity, which, detected) >= LOOKALIKES] = 0.0
     elif kind == "scratches" and n > 1:
         mean_c, mean_r, _ = ring_means(luma, comp, n)
         y = cv2.GaussianBlur(luma, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)

@@ -300,6 +300,7 @@ def _add_regions(
     prob: np.ndarray | None,
     luma: np.ndarray | None = None,
     scale: np.ndarray | None = None,
+    detected: np.ndarray | None = None,
 ) -> None:
     """Append the connected components of ``found`` (bool HxW) not yet labelled as regions.
     Confidence: the peak probability, times the share of the region (up to ``CLEAR_SHARE``)
@@ -335,7 +336,7 @@ def _add_regions(
         total = np.bincount(piece_owner, weights=size, minlength=n)
         clear = np.bincount(piece_owner, weights=size * (score[1:] >= 1.0), minlength=n)
         conf *= np.minimum(1.0, (clear / np.maximum(total, 1)) / CLEAR_SHARE)
-        conf *= shape_evidence(kind, comp, stats, luma, scale)
+        conf *= shape_evidence(kind, comp, stats, luma, scale, detected)
     base = len(regions)
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
@@ -393,7 +394,9 @@ def regions_from_probabilities(
         if "dust" in kinds:
             specks = dust_mask(prob[..., 0], sensitivity)
             scale = grain_scale(luma) if specks.any() else None
-            _add_regions(labels, regions, specks, "dust", prob[..., 0], luma, scale)
+            # what either head found at all: a speck's look-alikes among it are damage too
+            detected = prob.max(axis=2) > _thresholds(sensitivity)[1] if specks.any() else None
+            _add_regions(labels, regions, specks, "dust", prob[..., 0], luma, scale, detected)
     if "tears" in kinds:
         progress.check()
         _add_regions(labels, regions, tear_mask(image), "tears", None)

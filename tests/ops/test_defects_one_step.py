@@ -118,9 +118,11 @@ def test_the_cap_note_reaches_the_user(monkeypatch) -> None:
 
 def test_one_step_fills_the_sample_scans_dust_and_offers_its_scratches() -> None:
     """The bundled sample's dust, scratches and crease (rebuilt by its recipe): one-step
-    remove-defects fills most of its specks (measured 0.65 of them, precision 1.00) and leaves
-    its scratch lines and crease proposed, sure, for review: with them, what the user is
-    offered at the kinds' bars covers most of the damage (measured 0.64, precision 0.97)."""
+    remove-defects fills half its specks (measured 0.53 of them, precision 1.00; 0.65 before
+    the look-alike test, which leaves the specks over the picture's own blobs of their size
+    for review) and leaves its scratch lines and crease proposed, sure, for review: with them,
+    what the user is offered at the kinds' bars covers most of the damage (measured 0.64,
+    precision 0.97)."""
     truth = sample_scan_truth()
     _, comp, stats, _ = cv2.connectedComponentsWithStats(truth.view(np.uint8), connectivity=8)
     small = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) <= D.DUST_MAX_SIZE
@@ -131,7 +133,7 @@ def test_one_step_fills_the_sample_scans_dust_and_offers_its_scratches() -> None
     assert not any(r.confident for r in found.regions if r.kind == "scratches")
     covered = (dust & grow(filled, 2)).sum() / dust.sum()
     precision = (filled & grow(truth, 2)).sum() / filled.sum()
-    assert covered > 0.6 and precision > 0.95, (covered, precision)
+    assert covered > 0.5 and precision > 0.95, (covered, precision)
     sure = found.mask(r.label for r in found.regions if r.sure and not r.held)
     covered = (truth & grow(sure, 2)).sum() / truth.sum()
     precision = (sure & grow(truth, 2)).sum() / sure.sum()
@@ -140,9 +142,10 @@ def test_one_step_fills_the_sample_scans_dust_and_offers_its_scratches() -> None
 
 def test_one_step_keeps_most_of_what_it_filled_on_synthetic_damage(photos) -> None:
     """Grainy crops with synthetic dust and scratches: what one step fills keeps most of the
-    damage it filled before the shape tests (measured: 0.13 of it before, 0.09 after; the loss
-    is the specks over the cat's fur, as busy as they are, which the grain test leaves for
-    review; the scratches over the fur were not confident before either)."""
+    damage it filled before the shape tests (measured: 0.13 of it before, 0.09 after, 0.074
+    since the look-alike test; the loss is the specks over the cat's fur, as busy as they are,
+    which the grain and look-alike tests leave for review; the scratches over the fur were not
+    confident before either)."""
     rng = np.random.default_rng(5)
     covered, truth_px = 0, 0
     for name in ("chelsea", "coffee"):
@@ -216,3 +219,36 @@ def test_one_step_never_fills_a_scratch_line_however_sure(monkeypatch) -> None:
     assert any("1 of them is a scratch-like line" in n and "fill=all" in n for n in notes), notes
     everything = run_operation(op, Layers(image), op.resolve({"engine": "fast", "fill": "all"}))
     assert everything.mask[80:160, 98:101].all()
+
+
+def _windows(image: np.ndarray, y0: int, x0: int) -> None:
+    """A facade's windows: a few dark 3×4 blobs, 9 px apart, not evenly (no lattice)."""
+    for dy, dx in ((0, 0), (9, 2), (-2, 10), (11, 12), (1, 21), (-9, 5)):
+        image[y0 + dy : y0 + dy + 4, x0 + dx : x0 + dx + 3] = 0.2
+
+
+def test_a_speck_among_look_alikes_the_detector_missed_is_left_for_review() -> None:
+    """A dark speck the detector is sure of, among dark blobs like it that it did not find (a
+    window of a facade, a figure in a square, a stone of gravel): proposed, not filled in one
+    step. The same speck alone is filled; so is one in a field of specks that were all found
+    (a dusty print), and one beside a bright scratch (a line is not a look-alike)."""
+
+    def speck_region(image: np.ndarray, prob: np.ndarray) -> D.Region:
+        image[100:104, 100:103] = 0.2
+        prob[100:104, 100:103, 0] = 0.99
+        found = D.regions_from_probabilities(image, prob, kinds=("dust",))
+        return found.regions[int(found.labels[101, 101]) - 1]
+
+    alone, prob = _flat(200, 200, 0.01), _prob(200, 200)
+    assert speck_region(alone, prob).confident
+    among, prob = _flat(200, 200, 0.01), _prob(200, 200)
+    _windows(among, 88, 88)
+    region = speck_region(among, prob)
+    assert not region.confident and region.confidence == 0.0, region
+    field, prob = _flat(200, 200, 0.01), _prob(200, 200)
+    _windows(field, 88, 88)
+    prob[field[..., 0] < 0.3, 0] = 0.99  # every blob found: a field of dust
+    assert speck_region(field, prob).confident
+    lined, prob = _flat(200, 200, 0.01), _prob(200, 200)
+    lined[20:180, 110:112] = 0.9
+    assert speck_region(lined, prob).confident
