@@ -229,17 +229,19 @@ def shape_evidence(
     luma: np.ndarray,
     scale: np.ndarray | None,
     detected: np.ndarray | None = None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Per component of ``comp`` (labels with their ``stats`` from
     ``cv2.connectedComponentsWithStats``): how well it has the shape of damage that one step
-    may fill without review (float64, in [0, 1]); it multiplies the confidence.
+    may fill without review (float64, in [0, 1]; it multiplies the confidence), and which of
+    them are crowded (bool; see dust below).
 
     * dust: its contrast against its ring in local grain scales (:func:`grain_contrast`), full
       from ``GRAIN_CONTRAST``: grain, halftone dots and soft highlights are a few scales; and
       a speck on a lattice of look-alikes (:func:`photofix.ops.spots.patterned`: balusters,
-      buttons, studs, a wall's holes) is picture content, so it scores 0; so does a speck
-      with ``LOOKALIKES`` or more blobs like it around it that were not detected
-      (:func:`lookalikes`: windows, gravel, figures in a square);
+      buttons, studs, a wall's holes) is picture content, so it scores 0; a speck with
+      ``LOOKALIKES`` or more blobs like it around it that were not detected
+      (:func:`lookalikes`: windows, gravel, figures in a square) keeps its score but is
+      *crowded* (the second array, bool n): one step leaves it for review;
     * scratches: a line whose ridge goes on past its ends (:func:`line_continuation` ≥
       ``CONTINUES``) was only partly found, or is a pole, railing or rim of the picture, so it
       scales down by ``CONTINUES / continuation``; a line whose two edges are unlike
@@ -251,6 +253,7 @@ def shape_evidence(
     """
     n = len(stats)
     out = np.ones(n)
+    crowded = np.zeros(n, bool)
     if kind == "dust" and scale is not None:
         contrast, polarity = grain_contrast(luma, comp, n, scale)
         out = np.clip(contrast / GRAIN_CONTRAST, 0.0, 1.0)
@@ -259,7 +262,7 @@ def shape_evidence(
             sizes = np.maximum(stats[1:, 2], stats[1:, 3]).astype(np.float64)
             out[1:][patterned(centres.astype(np.float64), sizes)] = 0.0
         which = np.flatnonzero(out[1:] > 0) + 1
-        out[lookalikes(luma, comp, stats, polarity, which, detected) >= LOOKALIKES] = 0.0
+        crowded = lookalikes(luma, comp, stats, polarity, which, detected) >= LOOKALIKES
     elif kind == "scratches" and n > 1:
         mean_c, mean_r, _ = ring_means(luma, comp, n)
         y = cv2.GaussianBlur(luma, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
@@ -283,4 +286,4 @@ def shape_evidence(
             side = lopsidedness(y, sub, centre, (x, y0), width, polarity)
             factor *= min(1.0, LOPSIDED / side) if side > 0 else 1.0
             out[i] = factor * min(1.0, length / (MIN_LINE_SHARE * long_side))
-    return out
+    return out, crowded

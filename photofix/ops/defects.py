@@ -242,8 +242,10 @@ class Region:
     for by name, is 1; a spot's comes from its colour, :mod:`photofix.ops.spots`; a film
     line's from its length, strength and symmetry, :mod:`photofix.ops.film_lines`).
     ``sure`` regions reach their kind's bar (``CONFIDENT``); ``confident`` ones are those
-    one-step ``remove-defects`` fills: sure, of a kind not in ``REVIEW_ONLY``, and not
-    ``held`` (sure but over the one-step cap, :func:`_cap_one_step`).
+    one-step ``remove-defects`` fills: sure, of a kind not in ``REVIEW_ONLY``, not ``held``
+    (sure but over the one-step cap, :func:`_cap_one_step`) and not ``crowded`` (a speck with
+    many undetected blobs like it around it, :func:`~photofix.ops.defect_shapes.lookalikes`:
+    a facade's windows, gravel, a crowd).
     """
 
     label: int
@@ -252,6 +254,7 @@ class Region:
     area: int
     confidence: float
     held: bool = False  # confident, but over the one-step cap (ONE_STEP_CAP): left for review
+    crowded: bool = False  # a speck among undetected look-alikes: left for review
 
     @property
     def sure(self) -> bool:
@@ -260,8 +263,9 @@ class Region:
 
     @property
     def confident(self) -> bool:
-        """Filled by one-step ``remove-defects``: sure, not held, of a kind one step fills."""
-        return self.sure and not self.held and self.kind not in REVIEW_ONLY
+        """Filled by one-step ``remove-defects``: sure, not held or crowded, of a kind one step
+        fills."""
+        return self.sure and not self.held and not self.crowded and self.kind not in REVIEW_ONLY
 
 
 @dataclass
@@ -336,11 +340,15 @@ def _add_regions(
         total = np.bincount(piece_owner, weights=size, minlength=n)
         clear = np.bincount(piece_owner, weights=size * (score[1:] >= 1.0), minlength=n)
         conf *= np.minimum(1.0, (clear / np.maximum(total, 1)) / CLEAR_SHARE)
-        conf *= shape_evidence(kind, comp, stats, luma, scale, detected)
+        evidence, crowded = shape_evidence(kind, comp, stats, luma, scale, detected)
+        conf *= evidence
+    else:
+        crowded = np.zeros(n, bool)
     base = len(regions)
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
-        regions.append(Region(base + i, kind, (x, y, x + w, y + h), area, float(conf[i])))
+        box = (x, y, x + w, y + h)
+        regions.append(Region(base + i, kind, box, area, float(conf[i]), crowded=bool(crowded[i])))
     labels[found] = comp[found] + base
 
 

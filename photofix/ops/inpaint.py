@@ -70,11 +70,14 @@ def _propose_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -
     left = len(found.regions) - taken
     held = 0 if fill_all else sum(r.held for r in found.regions)
     lines = 0 if fill_all else sum(r.sure and r.kind in defects.REVIEW_ONLY for r in found.regions)
+    crowded = 0 if fill_all else sum(r.sure and r.crowded for r in found.regions)
     for kind in kinds:
         ctx.facts.resolve(f"found_{kind}", sum(r.kind == kind for r in found.regions))
     ctx.facts.resolve("proposed", len(choice.proposed))
     if held:
         ctx.facts.resolve("held", held)
+    if crowded:
+        ctx.facts.resolve("crowded", crowded)
     ctx.facts.attach("regions", choice)
     message = (
         f"Damage to fill: {taken} region{'s' if taken != 1 else ''},"
@@ -91,6 +94,12 @@ def _propose_remove(layers: Layers, params: Mapping[str, Any], ctx: OpContext) -
             f" line{'s' if lines != 1 else ''} found with confidence, never filled unreviewed:"
             " on real scans such lines were picture content (a pole, a rail, a seam) in every"
             " case measured; accept them in the window, or use fill=all."
+        )
+    if crowded:
+        message += (
+            f" {crowded} of them {'are specks' if crowded != 1 else 'is a speck'} found with"
+            " confidence among many alike blobs of the picture the detector did not take"
+            " (windows, gravel, a crowd), left for review."
         )
     if held:
         message += (

@@ -51,13 +51,16 @@ def count(n: int) -> str:
 
 def region_text(region: Region) -> str:
     """A row's text: ``Dust · confidence 0.97 · 23 px``; a sure region one step leaves (held
-    back by the one-step cap, or a scratch line) says why on a second line."""
+    back by the one-step cap, a scratch line, a speck among look-alikes) says why on a second
+    line."""
     size = count(region.area)
     text = f"{kind_name(region.kind)} · confidence {region.confidence:.2f} · {size} px"
     if region.held:
         return text + "\nconfident, past the one-step cap"
     if region.sure and region.kind in defects.REVIEW_ONLY:
         return text + "\nsure, but lines are left for review"
+    if region.sure and region.crowded:
+        return text + "\nsure, but among look-alikes of the picture"
     return text
 
 
@@ -73,6 +76,12 @@ def region_tip(region: Region) -> str:
             "Found with confidence, but one step never fills a scratch line unreviewed: on real"
             " scans such lines were picture content (a pole, a rail, a seam). Tick it if it is"
             " damage."
+        )
+    elif region.sure and region.crowded:
+        why = (
+            "Found with confidence, but many blobs of the picture like it lie around it that the"
+            " detector did not take (a facade's windows, gravel, a crowd): one step leaves it."
+            " Tick it if it is damage."
         )
     elif region.confident:
         why = "Found with confidence: one-step Remove dust and scratches fills it."

@@ -15,6 +15,7 @@ from photofix.core.mask import grow
 from photofix.inference.progress import Progress
 from photofix.ops import REGISTRY, Layers, OpContext, run_operation
 from photofix.ops import defects as D
+from photofix.ops.steps import StepRequest, run_step
 from photofix.resources import sample_scan
 from tests.conftest import sample_scan_truth
 
@@ -227,11 +228,12 @@ def _windows(image: np.ndarray, y0: int, x0: int) -> None:
         image[y0 + dy : y0 + dy + 4, x0 + dx : x0 + dx + 3] = 0.2
 
 
-def test_a_speck_among_look_alikes_the_detector_missed_is_left_for_review() -> None:
+def test_a_speck_among_look_alikes_the_detector_missed_is_left_for_review(monkeypatch) -> None:
     """A dark speck the detector is sure of, among dark blobs like it that it did not find (a
-    window of a facade, a figure in a square, a stone of gravel): proposed, not filled in one
-    step. The same speck alone is filled; so is one in a field of specks that were all found
-    (a dusty print), and one beside a bright scratch (a line is not a look-alike)."""
+    window of a facade, a figure in a square, a stone of gravel): proposed, sure and marked
+    crowded, not filled in one step, and the notice says why. The same speck alone is filled;
+    so is one in a field of specks that were all found (a dusty print), and one beside a
+    bright scratch (a line is not a look-alike)."""
 
     def speck_region(image: np.ndarray, prob: np.ndarray) -> D.Region:
         image[100:104, 100:103] = 0.2
@@ -244,7 +246,17 @@ def test_a_speck_among_look_alikes_the_detector_missed_is_left_for_review() -> N
     among, prob = _flat(200, 200, 0.01), _prob(200, 200)
     _windows(among, 88, 88)
     region = speck_region(among, prob)
-    assert not region.confident and region.confidence == 0.0, region
+    assert region.sure and region.crowded and not region.confident, region
+    monkeypatch.setattr(D, "defect_probabilities", lambda im, progress=None, device=None: prob)
+    op = REGISTRY.get("remove-defects")
+    notes: list[str] = []
+    ctx = OpContext(Progress(notice_callback=notes.append))
+    result = run_operation(op, Layers(among), op.resolve({"engine": "fast"}), ctx)
+    assert not result.mask[100:104, 100:103].any()
+    assert np.array_equal(result.image, among)
+    assert any("1 of them is a speck found with confidence among many alike" in n for n in notes)
+    step = run_step(StepRequest(op, {"engine": "fast"}), Layers(among))
+    assert step.record.resolved["crowded"] == 1
     field, prob = _flat(200, 200, 0.01), _prob(200, 200)
     _windows(field, 88, 88)
     prob[field[..., 0] < 0.3, 0] = 0.99  # every blob found: a field of dust

@@ -232,3 +232,20 @@ def test_a_long_list_is_capped_most_confident_first(window, qtbot, found, monkey
     assert [t.split(" · ")[1] for t, _ in listed(window)] == [
         f"confidence {c}" for c in ("0.97", "0.95", "0.93", "0.62")
     ]
+
+
+def test_a_sure_speck_among_look_alikes_says_why_it_is_left() -> None:
+    """A speck found with confidence among alike blobs of the picture (crowded) is listed
+    unticked with the reason on its second line and in its tooltip; the same speck not
+    crowded is a plain confident row."""
+    from photofix.ui.region_list import region_text, region_tip
+
+    crowded = D.Region(1, "dust", (10, 10, 13, 13), 9, 0.96, crowded=True)
+    assert not crowded.confident and crowded.sure
+    assert region_text(crowded) == (
+        "Dust · confidence 0.96 · 9 px\nsure, but among look-alikes of the picture"
+    )
+    assert "did not take" in region_tip(crowded) and "Tick it" in region_tip(crowded)
+    plain = D.Region(1, "dust", (10, 10, 13, 13), 9, 0.96)
+    assert plain.confident and region_text(plain) == "Dust · confidence 0.96 · 9 px"
+    assert "fills it" in region_tip(plain)
