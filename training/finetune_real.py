@@ -15,6 +15,11 @@ print, as the detector does. Needs ``../shared/data/real-damage``.
 mark shapes from ``dust-shape-masks`` (:func:`shape_sample`). The run measured in
 docs/defects.md (*Real prints*; not shipped): ``--minutes 26 --steps 100000 --real-share 0.3
 --shape-share 0.4``.
+
+``--keep-scratches W``: learn dust only. The scratches channel gets no label loss; it is taught
+the ``--init`` network's own scratch probabilities instead (distillation: binary cross-entropy
+against them, weight ``W``), so what the trunk learns for real dust does not move scratch
+detection much. See docs/defects.md (*Real prints*) for the runs and what was shipped.
 """
 
 from __future__ import annotations
@@ -185,6 +190,13 @@ def main() -> None:
     parser.add_argument(
         "--cracks", type=float, default=0.0, help="share of synthetic crops given crack networks"
     )
+    parser.add_argument(
+        "--keep-scratches",
+        type=float,
+        default=0.0,
+        help="learn dust only: the scratches channel is taught the --init network's own answer"
+        " (distillation, this weight) instead of the labels, so scratch detection stays as it was",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -194,6 +206,13 @@ def main() -> None:
     shapes = load_shapes() if args.shape_share > 0 else []
     net = defect_net.build()
     net.load_state_dict({k: v.float() for k, v in load_file(str(args.init)).items()})
+    teacher = None
+    if args.keep_scratches > 0:
+        teacher = defect_net.build()
+        teacher.load_state_dict(net.state_dict())
+        teacher.eval()
+        for q in teacher.parameters():
+            q.requires_grad_(False)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     pos_weight = torch.tensor([4.0, 2.0]).view(1, 2, 1, 1)
     start, running = time.time(), 0.0
@@ -212,6 +231,9 @@ def main() -> None:
             ts.append(t)
             ws.append(w)
         x, t, w = (torch.from_numpy(np.stack(a)) for a in (xs, ts, ws))
+        if teacher is not None:
+            w = w.clone()
+            w[:, 1] = 0.0  # no label loss on scratches: the teacher's answer instead
         logits = net(x)
         p = torch.sigmoid(logits)
         hn = base.hard_negative_weight(x, t, p.detach(), 2.0)
@@ -220,7 +242,15 @@ def main() -> None:
         )
         inter = (p * t * w).sum((0, 2, 3))
         dice = 1 - (2 * inter + 1) / ((p * w).sum((0, 2, 3)) + t.sum((0, 2, 3)) + 1)
-        loss = bce + dice.mean()
+        loss = bce + (dice[0] if teacher is not None else dice.mean())
+        if teacher is not None:
+            with torch.no_grad():
+                target = torch.sigmoid(teacher(x)[:, 1])
+            loss = (
+                loss
+                + args.keep_scratches
+                * torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 1], target)
+            )
         opt.zero_grad()
         loss.backward()
         opt.step()

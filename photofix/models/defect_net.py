@@ -7,8 +7,11 @@ Spec
     image, then run tile by tile (any tile size; the runner pads to a multiple of 8 and crops).
     output: float32 ``h×w×2`` probabilities in [0, 1].
     weights: ``photofix/models/weights/defect_net.safetensors`` (inside the package, fp16,
-    about 0.1 MB), trained by this project on synthetic damage: ``training/train_defect_net.py``
-    holds the recipe, the photographs used and the seed. Licence: GPL-3.0-or-later, like PhotoFix.
+    about 0.1 MB), trained by this project on synthetic damage (``training/train_defect_net.py``
+    holds the recipe, the photographs used and the seed), then its dust fine-tuned on real dust
+    (``training/finetune_real.py --keep-scratches 2``: the training split's hand-checked prints
+    and real mark shapes from DustyScans, MIT; scratches kept by distillation). Licence:
+    GPL-3.0-or-later, like PhotoFix.
     tiling: fully convolutional; receptive field about 100 px, so tiles need 48 px of context.
 
 The classical features carry what a small network would need many layers to learn: a robust
@@ -32,7 +35,10 @@ from photofix.models.spec import ModelSpec, PackageWeights, Tiling
 
 MODEL_ID = "defect-net"
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "defect_net.safetensors"
-LICENCE = "GPL-3.0-or-later (trained by the PhotoFix project on synthetic damage)"
+LICENCE = (
+    "GPL-3.0-or-later (trained by the PhotoFix project on synthetic damage; dust fine-tuned on"
+    " real dust shapes from DustyScans, MIT, and the project's hand-checked real prints)"
+)
 CHANNELS = ("dust", "scratches")
 IN_CHANNELS = 4
 MULTIPLE = 8
