@@ -11,8 +11,7 @@ Spec
     holds the recipe, the photographs used and the seed), then its dust fine-tuned on real dust
     (``training/finetune_real.py --keep-scratches 2``, then ``3`` from those weights: the
     training split's hand-checked prints and real mark shapes from DustyScans, MIT; scratches
-    kept by distillation). Licence:
-    GPL-3.0-or-later, like PhotoFix.
+    kept by distillation). Licence: GPL-3.0-or-later, like PhotoFix.
     tiling: fully convolutional; receptive field about 100 px, so tiles need 48 px of context.
 
 The classical features carry what a small network would need many layers to learn: a robust

@@ -94,6 +94,8 @@ def lookalikes(
     takes only a few."""
     h, w = luma.shape
     out = np.zeros(len(stats))
+    if len(which) == 0:  # no candidate: the whole-picture mask below is not needed
+        return out
     found = comp > 0 if detected is None else (comp > 0) | detected
     found = cv2.dilate(found.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     for i in which:
