@@ -37,6 +37,7 @@ MU_MIN = 2e-6  # floor: an 8-bit file's rounding alone (σ ≈ 0.29/255) sets ab
 BETA_STEPS = 7  # half-quadratic schedule β = μ·(2√2)^i, i = 0..BETA_STEPS-1 (K&F: 1 … 256)
 RL_ITERATIONS = 30
 SATURATED = 0.995  # a value this close to white is taken to be clipped
+WHITE_FADE = 0.25  # settle_colour: a left-out pixel's colour fades out over this last span to white
 
 
 def _threads() -> int:
@@ -369,6 +370,27 @@ def _merge_boxes(boxes: list[list[int]]) -> list[list[int]]:
     return boxes
 
 
+def fill_pockets(x: np.ndarray, unknown: np.ndarray, limit: int = 200) -> np.ndarray:
+    """Raise each pocket of ``x`` that lies wholly in ``unknown`` to its rim.
+
+    Grey-level hole filling (reconstruction by erosion, Soille's *Morphological Image
+    Analysis* §6.3.7) confined to the clipped pixels: a clipped area of the blurred picture
+    received at least white, and the data say nothing inside it, so a dark pocket there,
+    lower than every path out to the measured pixels, is the prior's guess (a ring with a
+    grey or coloured centre), not the scene."""
+    if not unknown.any():
+        return x
+    marker = np.where(unknown, np.float32(np.max(x)), x).astype(np.float32)
+    cross = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+    for _ in range(limit):
+        nxt = np.maximum(scipy.ndimage.grey_erosion(marker, footprint=cross), x)
+        nxt[~unknown] = x[~unknown]
+        if np.array_equal(nxt, marker):
+            break
+        marker = nxt
+    return marker
+
+
 def highlight_windows(
     invalid: np.ndarray, k: np.ndarray, reach: int = REACH
 ) -> list[tuple[slice, slice]]:
@@ -430,7 +452,7 @@ def masked_windows(frame, res, invalid, k, solve, reach: int, support: np.ndarra
         if not full:
             ks = k.shape[0]
             sub = edge_taper(sub, k, min(sub.shape[0] // 2 - 1, 2 * ks + 8))
-        masked = solve(sub, k, valid=~sub_invalid)
+        masked = fill_pockets(solve(sub, k, valid=~sub_invalid), sub_invalid)
         res[sy, sx] += mix * (masked - res[sy, sx])
 
 
@@ -498,4 +520,52 @@ def deconvolve_image(
     else:
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(work, jobs))
+    if c == 3 and clipped.any():
+        settle_colour(out, scipy.ndimage.binary_dilation(specular(clipped, ks), iterations=1))
     return out
+
+
+def _fill_inwards(values: np.ndarray, hole: np.ndarray, smooth: int = 20) -> np.ndarray:
+    """``values`` (HxWxC) with the ``hole`` pixels filled from the others: ring by ring from
+    the rim inwards (each pixel the mean of its known 3×3 neighbours), then ``smooth`` Jacobi
+    steps of Laplace's equation inside the hole (a membrane across it, no ring's streaks)."""
+    v = np.where(hole[..., None], 0.0, values).astype(np.float32)
+    known = (~hole).astype(np.float32)
+    if not known.any():
+        return v
+    todo = hole.copy()
+    while todo.any():
+        total = scipy.ndimage.uniform_filter(v * known[..., None], size=(3, 3, 1), mode="nearest")
+        count = scipy.ndimage.uniform_filter(known, size=3, mode="nearest")
+        ring = todo & (count > 0)
+        v[ring] = total[ring] / count[ring][:, None]
+        known[ring] = 1.0
+        todo &= ~ring
+    for _ in range(smooth):
+        avg = scipy.ndimage.uniform_filter(v, size=(3, 3, 1), mode="nearest")
+        v[hole] = avg[hole]
+    return v
+
+
+def settle_colour(out: np.ndarray, unknown: np.ndarray, margin: int = 8) -> None:
+    """Give the unknown (clipped) pixels of ``out`` (HxWx3, in place) the colour of their
+    surroundings, keeping their brightness.
+
+    Each channel's solve guesses the left-out pixels on its own, from its prior alone, so where
+    a highlight's streak crossed a grey strap or a white rim the three guesses disagree: cyan or
+    pink blotches that the data never showed. There the chroma (each channel minus the mean of
+    the three) is filled in from the measured pixels around (ring by ring from the
+    rim inwards, then smoothed: one cluster's box at a time); the mean, which the three solves
+    share, is kept."""
+    lab, _ = scipy.ndimage.label(unknown)
+    h, w = unknown.shape
+    for sl in scipy.ndimage.find_objects(lab):
+        ys = slice(max(0, sl[0].start - margin), min(h, sl[0].stop + margin))
+        xs = slice(max(0, sl[1].start - margin), min(w, sl[1].stop + margin))
+        part = out[ys, xs]
+        hole = unknown[ys, xs]
+        mean = part.mean(axis=2, keepdims=True)
+        # a clipped pixel at or above white was white light: its colour fades out towards it
+        fade = np.clip((1.0 - mean) / WHITE_FADE, 0.0, 1.0)
+        filled = mean + fade * _fill_inwards(part - mean, hole)
+        part[hole] = filled[hole]

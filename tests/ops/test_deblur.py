@@ -267,6 +267,69 @@ def test_clipped_highlights_are_solved_in_windows_without_changing_the_picture(
     assert psnr(windowed, ref) > psnr(ignored, ref) + 0.5, (psnr(windowed, ref), psnr(ignored, ref))
 
 
+def test_defocused_highlights_come_back_white_without_rings_or_coloured_centres() -> None:
+    """A defocus disk spreads a small highlight into a clipped disk larger than it; the data
+    say nothing inside, and left to the prior each channel's centre came back as a grey or
+    coloured pocket inside a white ring. Now every highlight's centre is white, and the
+    picture around is as sharp as before."""
+    k = disk_psf(3.5)
+    h = w = 160
+    yy, xx = np.mgrid[0:h, 0:w]
+    # an orange, gently shaded surface (a cup of coffee's crema) with sharp specular dots
+    base = np.stack([0.85 - 0.1 * yy / h, 0.45 + 0.1 * xx / w, 0.2 + 0 * xx], -1)
+    base = base.astype(np.float32)
+    lit = base.copy()
+    centres = [(30, 30), (40, 110), (80, 70), (120, 35), (125, 125)]
+    for (cy, cx), r in zip(centres, (3, 4, 3, 5, 4), strict=True):
+        lit[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = 2.0  # twice white before the blur
+    blurry = np.stack([ndimage.convolve(lit[..., c], k, mode="reflect") for c in range(3)], -1)
+    noise = np.random.default_rng(5).normal(0, 1 / 255, blurry.shape)
+    blurry = np.round(np.clip(blurry + noise, 0, 1) * 255).astype(np.float32) / 255
+    out = deblur_image(blurry, k, noise=1.0)
+    for cy, cx in centres:
+        centre = out[cy - 1 : cy + 2, cx - 1 : cx + 2]
+        assert centre.min() > 0.95, ((cy, cx), centre.min(axis=(0, 1)))
+    far = np.ones((h, w), bool)
+    for cy, cx in centres:
+        far &= (yy - cy) ** 2 + (xx - cx) ** 2 > 22**2
+    assert np.abs(out[far] - base[far]).max() < 0.06
+
+
+def test_pockets_inside_clipped_areas_are_raised_to_their_rim_and_nothing_else_moves() -> None:
+    from photofix.ops.deconv import fill_pockets
+
+    x = np.full((40, 40), 0.3, np.float32)
+    x[10:20, 10:20] = 1.2  # a bright ring …
+    x[13:17, 13:17] = 0.4  # … with a dark centre, all of it clipped in the blurred picture
+    x[25:35, 25:35] = 1.1  # a ring open to the measured pixels: its centre drains out
+    x[28:32, 28:32] = 0.5
+    x[29, 32:35] = 0.5
+    unknown = np.zeros((40, 40), bool)
+    unknown[10:20, 10:20] = True
+    unknown[25:35, 25:35] = True
+    out = fill_pockets(x, unknown)
+    assert np.allclose(out[13:17, 13:17], 1.2)
+    assert np.array_equal(out[28:32, 28:32], x[28:32, 28:32])
+    assert np.array_equal(out[~unknown], x[~unknown])
+
+
+def test_clipped_pixels_take_their_surroundings_colour_and_keep_their_brightness() -> None:
+    from photofix.ops.deconv import settle_colour
+
+    img = np.full((30, 30, 3), 0.5, np.float32)  # a grey strap
+    hole = np.zeros((30, 30), bool)
+    hole[12:18, 12:18] = True
+    img[hole] = (0.2, 0.7, 0.6)  # each channel's own guess there: a cyan blotch
+    img[14:16, 14:16] = (1.3, 1.2, 1.25)  # and a highlight's core above white
+    mean = img.mean(axis=2)
+    before = img.copy()
+    settle_colour(img, hole)
+    assert np.allclose(img.mean(axis=2), mean, atol=1e-5)
+    chroma = img - img.mean(axis=2, keepdims=True)
+    assert np.abs(chroma[hole]).max() < 1e-5  # grey as the strap (and white at the core)
+    assert np.array_equal(img[~hole], before[~hole])
+
+
 def test_sharp_edged_kernels_take_the_masked_solve_further_from_a_highlight() -> None:
     """A disk's or a motion line's ringing lasts (their spectra have side lobes), a
     Gaussian's fades: the reach of the highlight solve follows."""
