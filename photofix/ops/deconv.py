@@ -554,9 +554,10 @@ def settle_colour(out: np.ndarray, unknown: np.ndarray, margin: int = 8) -> None
     Each channel's solve guesses the left-out pixels on its own, from its prior alone, so where
     a highlight's streak crossed a grey strap or a white rim the three guesses disagree: cyan or
     pink blotches that the data never showed. There the chroma (each channel minus the mean of
-    the three) is filled in from the measured pixels around (ring by ring from the
-    rim inwards, then smoothed: one cluster's box at a time); the mean, which the three solves
-    share, is kept."""
+    the three) is filled in from the measured pixels around (ring by ring from the rim
+    inwards, then smoothed: one cluster's box at a time) and fades to neutral over the last
+    ``WHITE_FADE`` below white (a highlight at white was white light); the mean, which the three
+    solves share, is kept."""
     lab, _ = scipy.ndimage.label(unknown)
     h, w = unknown.shape
     for sl in scipy.ndimage.find_objects(lab):
