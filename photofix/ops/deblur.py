@@ -247,4 +247,5 @@ OPERATION = Operation(
     ),
     run=_run,
     reads=("mask",),  # psf=shake without a region: the painted mask's box
+    version=2,  # 2: clipped highlights' pockets filled and their colour settled (deconv)
 )

@@ -63,12 +63,15 @@ PAST_WHITE = 1 + 0.5 / 255  # pushed past white: more than half an 8-bit level o
 
 
 def _basis(h: int, w: int, terms: tuple[str, ...]) -> np.ndarray:
-    """The shading model's terms on an h×w grid, (h·w)×T: x, y (a gradient), r², r⁴ (a
-    vignette about the centre); coordinates in [−1, 1] along each side."""
+    """The shading model's terms on an h×w grid, (h·w)×T: x, y (a gradient; coordinates in
+    [−1, 1] along each side), r², r⁴ (a vignette about the centre, round on the picture: r is
+    the distance in pixels over the half-diagonal, 1 in the corners)."""
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     x = (xs + 0.5) / w * 2 - 1
     y = (ys + 0.5) / h * 2 - 1
-    r2 = (x * x + y * y) / 2.0
+    # the squared distance from the centre in pixels over the half-diagonal's: a lens's or a
+    # lamp's fall-off is round on the picture, not stretched to its sides (1 in the corners)
+    r2 = (x * x * w * w + y * y * h * h) / float(w * w + h * h)
     # the vignette as u·(r² − r⁴/2) + v·r⁴/2: with u, v ≤ 0 the light falls off monotonically
     # from the centre (never brighter towards the corners), which a picture's own content
     # often is but lens and lamp fall-off never are
@@ -311,7 +314,7 @@ OPERATION = Operation(
     ),
     run=_run,
     # 2: the fit's copy is area-averaged (it was bilinear); 3: keep_highlights
-    version=3,
+    version=4,  # 4: the vignette is round on the picture (was stretched to its sides)
     reads=("mask",),  # fit=mask
     preview_whole=True,  # the light is fitted to the whole picture, not to the visible part
 )

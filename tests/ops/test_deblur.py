@@ -424,9 +424,9 @@ def _mounted(photo: np.ndarray, border: int, seed: int) -> tuple[np.ndarray, np.
 
 
 def test_even_light_fitted_on_a_mount_evens_a_picture_whose_own_light_misleads(photos) -> None:
-    """A mounted print under a vignette: fitted on the whole picture, coffee's dark table is
-    taken for the scene (nothing removed); fitted on the painted mount (``fit=mask``), the
-    card shows the lamp, and the picture inside is evened."""
+    """A mounted print under a round vignette (a 3:2 frame): fitted on the whole picture,
+    coffee's dark table is taken for the scene (little removed); fitted on the painted mount
+    (``fit=mask``), the card shows the lamp, and the picture inside is evened."""
     card, mount = _mounted(photos["coffee"], 40, 3)
     h, w = card.shape[:2]
     yy, xx = np.mgrid[:h, :w]
@@ -440,8 +440,9 @@ def test_even_light_fitted_on_a_mount_evens_a_picture_whose_own_light_misleads(p
 
     whole = run_operation(op, Layers(lit), op.resolve({})).image
     on_mount = run_operation(op, Layers(lit, mask=mount), op.resolve({"fit": "mask"})).image
-    # measured: 0.045 shaded, 0.034 fitted on the whole picture, 0.016 fitted on the mount
-    assert error(on_mount) < 0.5 * error(lit), (error(on_mount), error(lit))
+    # measured: 0.045 shaded, 0.031 fitted on the whole picture, 0.0033 fitted on the mount
+    # (0.016 while the model's vignette was stretched to the frame's sides, not round)
+    assert error(on_mount) < 0.15 * error(lit), (error(on_mount), error(lit))
     assert error(on_mount) < 0.6 * error(whole), (error(on_mount), error(whole))
     with pytest.raises(OperationError, match="paint the parts that should be evenly lit"):
         run_operation(op, Layers(lit), op.resolve({"fit": "mask"}))
