@@ -16,6 +16,9 @@ mark shapes from ``dust-shape-masks`` (:func:`shape_sample`). The run measured i
 docs/defects.md (*Real prints*; not shipped): ``--minutes 26 --steps 100000 --real-share 0.3
 --shape-share 0.4``.
 
+``--teacher PATH`` (with ``--keep-scratches``): the network whose scratch answer is taught
+(default: ``--init``); an earlier stage's weights keep a run of stages from drifting.
+
 ``--keep-scratches W``: learn dust only. The scratches channel gets no label loss; it is taught
 the ``--init`` network's own scratch probabilities instead (distillation: binary cross-entropy
 against them, weight ``W``), so what the trunk learns for real dust does not move scratch
@@ -197,6 +200,13 @@ def main() -> None:
         help="learn dust only: the scratches channel is taught the --init network's own answer"
         " (distillation, this weight) instead of the labels, so scratch detection stays as it was",
     )
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        default=None,
+        help="with --keep-scratches: the weights whose scratch answer is taught (default: --init;"
+        " an earlier network's keeps a run of stages from drifting stage over stage)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -209,7 +219,10 @@ def main() -> None:
     teacher = None
     if args.keep_scratches > 0:
         teacher = defect_net.build()
-        teacher.load_state_dict(net.state_dict())
+        if args.teacher is None:
+            teacher.load_state_dict(net.state_dict())
+        else:
+            teacher.load_state_dict({k: v.float() for k, v in load_file(str(args.teacher)).items()})
         teacher.eval()
         for q in teacher.parameters():
             q.requires_grad_(False)
