@@ -641,6 +641,14 @@ def highlight_bench() -> dict:
     return {"summary": summary, "cases": rows}
 
 
+def update_results(**parts) -> None:
+    """Replace ``parts`` of benchmarks/results/deblur.json, keeping the rest of it."""
+    path = RESULTS / "deblur.json"
+    result = json.loads(path.read_text()) if path.exists() else {}
+    result.update(parts)
+    path.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="two crops only")
@@ -667,10 +675,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     if args.highlights:
-        path = RESULTS / "deblur.json"
-        result = json.loads(path.read_text()) if path.exists() else {}
-        result["highlights"] = highlight_bench()
-        path.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+        update_results(highlights=highlight_bench())
         return
     if args.auto_parametric or args.shake:
         path = RESULTS / "deblur.json"
@@ -707,10 +712,7 @@ def main() -> None:
         calibrate()
         return
     if args.big_only:
-        path = RESULTS / "deblur.json"
-        result = json.loads(path.read_text()) if path.exists() else {}
-        result["big"] = big_run()
-        path.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+        update_results(big=big_run())
         return
     if args.even_light:
         path = RESULTS / "deblur.json"
