@@ -27,6 +27,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import cv2
 import numpy as np
 import scipy  # its submodules load when first used: the command line starts faster
 
@@ -525,24 +526,27 @@ def deconvolve_image(
     return out
 
 
-def _fill_inwards(values: np.ndarray, hole: np.ndarray, smooth: int = 20) -> np.ndarray:
-    """``values`` (HxWxC) with the ``hole`` pixels filled from the others: ring by ring from
-    the rim inwards (each pixel the mean of its known 3×3 neighbours), then ``smooth`` Jacobi
-    steps of Laplace's equation inside the hole (a membrane across it, no ring's streaks)."""
+def _fill_inwards(values: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``values`` (HxWx3) with the ``hole`` pixels filled from the others: ring by ring from
+    the rim inwards (each pixel the mean of its known 3×3 neighbours), then as many Jacobi
+    steps of Laplace's equation inside the hole as twice the rings it took (a membrane across
+    it, without the rings' streaks)."""
     v = np.where(hole[..., None], 0.0, values).astype(np.float32)
     known = (~hole).astype(np.float32)
     if not known.any():
         return v
     todo = hole.copy()
+    rings = 0
     while todo.any():
-        total = scipy.ndimage.uniform_filter(v * known[..., None], size=(3, 3, 1), mode="nearest")
-        count = scipy.ndimage.uniform_filter(known, size=3, mode="nearest")
+        total = cv2.blur(v * known[..., None], (3, 3), borderType=cv2.BORDER_REPLICATE)
+        count = cv2.blur(known, (3, 3), borderType=cv2.BORDER_REPLICATE)
         ring = todo & (count > 0)
         v[ring] = total[ring] / count[ring][:, None]
         known[ring] = 1.0
         todo &= ~ring
-    for _ in range(smooth):
-        avg = scipy.ndimage.uniform_filter(v, size=(3, 3, 1), mode="nearest")
+        rings += 1
+    for _ in range(2 * rings):
+        avg = cv2.blur(v, (3, 3), borderType=cv2.BORDER_REPLICATE)
         v[hole] = avg[hole]
     return v
 
