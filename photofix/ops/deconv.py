@@ -381,11 +381,14 @@ def fill_pockets(x: np.ndarray, unknown: np.ndarray, limit: int = 200) -> np.nda
     grey or coloured centre), not the scene."""
     if not unknown.any():
         return x
+    x = np.asarray(x, np.float32)
     marker = np.where(unknown, np.float32(np.max(x)), x).astype(np.float32)
-    cross = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+    known = ~unknown
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
     for _ in range(limit):
-        nxt = np.maximum(scipy.ndimage.grey_erosion(marker, footprint=cross), x)
-        nxt[~unknown] = x[~unknown]
+        nxt = cv2.erode(marker, cross, borderType=cv2.BORDER_REPLICATE)
+        np.maximum(nxt, x, out=nxt)
+        nxt[known] = x[known]
         if np.array_equal(nxt, marker):
             break
         marker = nxt
