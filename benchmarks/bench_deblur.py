@@ -641,11 +641,14 @@ def highlight_bench() -> dict:
     return {"summary": summary, "cases": rows}
 
 
-def update_results(**parts) -> None:
-    """Replace ``parts`` of benchmarks/results/deblur.json, keeping the rest of it."""
+def update_results(drop: tuple[str, ...] = (), **parts) -> None:
+    """Replace ``parts`` of benchmarks/results/deblur.json (and remove the keys ``drop``),
+    keeping the rest of it."""
     path = RESULTS / "deblur.json"
     result = json.loads(path.read_text()) if path.exists() else {}
     result.update(parts)
+    for key in drop:
+        result.pop(key, None)
     path.write_text(json.dumps(result, indent=1, ensure_ascii=False))
 
 
@@ -715,12 +718,12 @@ def main() -> None:
         update_results(big=big_run())
         return
     if args.even_light:
-        path = RESULTS / "deblur.json"
-        result = json.loads(path.read_text()) if path.exists() else {}
-        result["even_light"] = ev = even_light_bench()
-        result["even_light_summary"] = even_light_summary(ev)
-        result.pop("even_light_mean_removed", None)
-        path.write_text(json.dumps(result, indent=1, ensure_ascii=False))
+        ev = even_light_bench()
+        update_results(
+            even_light=ev,
+            even_light_summary=even_light_summary(ev),
+            drop=("even_light_mean_removed",),
+        )
         return
     RESULTS.mkdir(exist_ok=True)
     crops = EVALUATION[:2] if args.quick else EVALUATION

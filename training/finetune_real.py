@@ -219,10 +219,8 @@ def main() -> None:
     teacher = None
     if args.keep_scratches > 0:
         teacher = defect_net.build()
-        if args.teacher is None:
-            teacher.load_state_dict(net.state_dict())
-        else:
-            teacher.load_state_dict({k: v.float() for k, v in load_file(str(args.teacher)).items()})
+        source = args.teacher or args.init
+        teacher.load_state_dict({k: v.float() for k, v in load_file(str(source)).items()})
         teacher.eval()
         for q in teacher.parameters():
             q.requires_grad_(False)
