@@ -291,8 +291,8 @@ def overlay(bgr: np.ndarray, kind: np.ndarray, box: list[int] | None, zoom: floa
     return both
 
 
-def load_labels() -> list[dict]:
-    return json.loads(LABELS.read_text())["prints"]
+def load_labels(path: Path = LABELS) -> list[dict]:
+    return json.loads(path.read_text())["prints"]
 
 
 def main() -> None:
@@ -303,9 +303,10 @@ def main() -> None:
     d.add_argument("--overlay", default="/tmp/real_overlay.png")
     d.add_argument("--box", type=int, nargs=4)
     d.add_argument("--zoom", type=float, default=1.0)
+    d.add_argument("--labels", type=Path, default=LABELS, help="another edit list than labels.json")
     sub.add_parser("build")
     args = parser.parse_args()
-    entries = load_labels()
+    entries = load_labels(getattr(args, "labels", LABELS))
     if args.cmd == "draft":
         entry = next(e for e in entries if Path(e["file"]).name == args.name)
         kind = draft(entry)
