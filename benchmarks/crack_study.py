@@ -9,16 +9,18 @@ prints where a CNN does not.
 
 Candidates: bright and dark Hessian ridges at σ 1, 1.6, 2.5 (over the robust noise scale of
 each map), hysteresis (``SEED``, ``GROW``), 8-connected components at least 8 px long.
-Features per line (see ``FEATURES``). Labels, per pixel: a line's labelled crack pixels are
-positives and its other scored pixels negatives, each weighted by their count; lines on the
-clean controls are all negatives. Training: the training split and one half of the controls; evaluation: the
+Features per line (see ``FEATURES``). Labels, per pixel: a line's pixels within 2 px of a
+labelled crack are positives and its other scored pixels negatives, each weighted by their
+count, the two classes then given equal total weight; lines on the clean controls are all
+negatives. Training: the training split and one half of the controls; evaluation: the
 held-out split (pixels, 2-px tolerance, as ``real_eval``) and the other half of the controls
 (flagged share), then the halves swapped.
 
 Run: ``python benchmarks/crack_study.py`` (needs scikit-learn, not a dependency of PhotoFix:
 ``pip install scikit-learn``); caches the lines in ``/tmp/crack_study``, writes
 ``benchmarks/results/crack_study.json``. Result (docs/defects.md, *Real prints*): held-out crack
-F1 at most 0.11, with up to a fifth of a clean control flagged; not shipped.
+F1 at most 0.06, with a tenth to half of a clean control flagged wherever it finds any; not
+shipped.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ FEATURES = [
     "polarity",
     "log_area",
     "length_rel",
-    "length_px",
+    "log_length_px",
     "width",
     "tortuosity",
     "branches_per_100",
@@ -139,7 +141,7 @@ def candidates(rgb: np.ndarray):
             x0, y0, bw, bh, area = stats[i]
             if max(bw, bh) < MIN_LEN:
                 continue
-            pad = 8
+            pad = 14  # the 12-px ring of busy_ring stays inside the crop
             xa, ya = max(0, x0 - pad), max(0, y0 - pad)
             xb, yb = min(w, x0 + bw + pad), min(h, y0 + bh + pad)
             m = labels[ya:yb, xa:xb] == i
@@ -180,7 +182,7 @@ def candidates(rgb: np.ndarray):
                     "polarity": pol,
                     "log_area": float(np.log(area)),
                     "length_rel": length / long_side,
-                    "length_px": float(np.log(length)),
+                    "log_length_px": float(np.log(length)),
                     "width": area / length,
                     "tortuosity": length / max(np.hypot(bw, bh), 1),
                     "branches_per_100": 100 * branches / length,
@@ -233,10 +235,13 @@ def load_split():
 
 
 def collect(cache: Path) -> dict:
+    key = hashlib.sha1((MASKS / "labels.json").read_bytes() + (MASKS / "split.json").read_bytes())
     if cache.exists():
-        return json.loads(cache.read_text())
+        data = json.loads(cache.read_text())
+        if data.get("labels_key") == key.hexdigest():
+            return data
     split, labels = load_split()
-    out: dict = {"prints": {}, "controls": {}}
+    out: dict = {"prints": {}, "controls": {}, "labels_key": key.hexdigest()}
     for part in ("train", "held_out"):
         for name in split[part]:
             path = DATA / labels[name]["file"]
@@ -273,14 +278,19 @@ def _x(rows: list[dict]) -> np.ndarray:
 
 
 def table(data: dict, prints: list[str], controls: list[str], cache: Path):
-    """One sample per (line, class): a line's crack pixels and its other scored pixels, each
-    weighted by its pixel count, so the loss is per pixel; lines on controls are negatives."""
+    """One sample per (line, class): a line's pixels near a labelled crack and its other scored
+    pixels, each weighted by its pixel count; lines on controls are negatives. The two classes
+    are then given equal total weight (crack pixels are rare), so 0.5 is an even prior."""
     xs, ys, ws = [], [], []
     for name in prints:
         z = np.load(cache / f"{name}.npz")
         ids, truth = z["ids"], z["truth"]
         rows = data["prints"][name]["rows"]
-        crack, care = truth == KIND["crack"], truth != IGNORE
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        # within the scoring tolerance of a labelled crack (a line 1-2 px beside a hand-traced
+        # crack is a hit when scored, so it is a positive here too)
+        crack = cv2.dilate((truth == KIND["crack"]).astype(np.uint8), k).astype(bool)
+        care = truth != IGNORE
         x = _x(rows)
         for pi in range(2):
             pos = np.bincount(ids[pi][crack & care], minlength=len(rows) + 1)[1:]
@@ -389,4 +399,5 @@ if __name__ == "__main__":
         "train_prints": len(load_split()[0]["train"]),
         "results": evaluate(data, cache),
     }
-    (ROOT / "benchmarks" / "results" / "crack_study.json").write_text(json.dumps(out, indent=1))
+    text = json.dumps(out, indent=1).replace("NaN", "null")
+    (ROOT / "benchmarks" / "results" / "crack_study.json").write_text(text)

@@ -1,4 +1,4 @@
-"""The committed real-print masks are what their edit lists make, and the split keeps a third out.
+"""The committed real-print masks are what their edit lists make; the split holds a third out.
 
 The masks in ``benchmarks/real_masks`` score every real-print figure of docs/defects.md; a mask
 edited by hand, or an edit list changed without ``real_labels.py build``, would make those
