@@ -37,6 +37,7 @@ from skimage.morphology import skeletonize
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.real_eval import DATA, IGNORE, KIND, MASKS, counts, prf, read_rgb  # noqa: E402
+from benchmarks.real_labels import hessian_eigenvalues  # noqa: E402
 
 SIGMAS = (1.0, 1.6, 2.5)
 SEED, GROW = 4.5, 3.0
@@ -85,13 +86,7 @@ def ridges(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     best = {p: np.zeros_like(y) for p in ("b", "d")}
     arg = {p: np.zeros_like(y) for p in ("b", "d")}
     for s in SIGMAS:
-        g = cv2.GaussianBlur(y, (0, 0), s)
-        dxx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
-        dyy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
-        dxy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
-        tr, det = dxx + dyy, dxx * dyy - dxy * dxy
-        disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0))
-        big, small = tr / 2 + disc, tr / 2 - disc
+        big, small = hessian_eigenvalues(y, s)
         for p, r, ref in (
             ("d", np.maximum(big - np.abs(small), 0), big),
             ("b", np.maximum(-small - np.abs(big), 0), small),

@@ -163,6 +163,17 @@ def restored_difference(path: Path, restored: Path, diff: float) -> np.ndarray:
     return hysteresis(d, diff, diff / 2)
 
 
+def hessian_eigenvalues(y: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(larger, smaller) eigenvalue of the Hessian of ``y`` after a σ ``sigma`` Gaussian."""
+    s = cv2.GaussianBlur(y, (0, 0), sigma)
+    dxx = cv2.Sobel(s, cv2.CV_32F, 2, 0, ksize=3)
+    dyy = cv2.Sobel(s, cv2.CV_32F, 0, 2, ksize=3)
+    dxy = cv2.Sobel(s, cv2.CV_32F, 1, 1, ksize=3)
+    tr, det = dxx + dyy, dxx * dyy - dxy * dxy
+    disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0))
+    return tr / 2 + disc, tr / 2 - disc
+
+
 def ridge_lines(
     y: np.ndarray,
     region: np.ndarray,
@@ -175,13 +186,7 @@ def ridge_lines(
     """Thin dark (or bright) lines in ``region``: the Hessian's larger (dark) or smaller
     (bright) eigenvalue at scale ``sigma``, over a robust noise scale, with hysteresis; only
     components whose bounding box is at least ``min_len`` px long on its longer side."""
-    s = cv2.GaussianBlur(y, (0, 0), sigma)
-    dxx = cv2.Sobel(s, cv2.CV_32F, 2, 0, ksize=3)
-    dyy = cv2.Sobel(s, cv2.CV_32F, 0, 2, ksize=3)
-    dxy = cv2.Sobel(s, cv2.CV_32F, 1, 1, ksize=3)
-    tr, det = dxx + dyy, dxx * dyy - dxy * dxy
-    disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0))
-    big, small = tr / 2 + disc, tr / 2 - disc
+    big, small = hessian_eigenvalues(y, sigma)
     # a dark line: strong positive curvature across it, little along it
     r = (
         np.maximum(big - np.abs(small), 0)
