@@ -36,8 +36,20 @@ from skimage.morphology import skeletonize
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.real_eval import DATA, IGNORE, KIND, MASKS, counts, prf, read_rgb  # noqa: E402
-from benchmarks.real_labels import hessian_eigenvalues  # noqa: E402
+from benchmarks.real_eval import (  # noqa: E402
+    DATA,
+    IGNORE,
+    KIND,
+    MASKS,
+    TOLERANCE,
+    counts,
+    labelled_prints,
+    prf,
+    read_rgb,
+    read_truth,
+)
+from benchmarks.real_labels import hessian_eigenvalues, hysteresis  # noqa: E402
+from photofix.models.defect_net import luminance  # noqa: E402
 
 SIGMAS = (1.0, 1.6, 2.5)
 SEED, GROW = 4.5, 3.0
@@ -67,10 +79,6 @@ FEATURES = [
 ]
 
 
-def luma(rgb: np.ndarray) -> np.ndarray:
-    return (rgb @ np.float32([0.299, 0.587, 0.114])).astype(np.float32)
-
-
 def robust_scale(m: np.ndarray, block: int = 32) -> np.ndarray:
     """Lower quartile of |m| per block, upsampled: the map's grain level, damage mostly ignored."""
     h, w = m.shape
@@ -98,24 +106,16 @@ def ridges(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     return best["b"], best["d"], arg["b"], arg["d"]
 
 
-def hysteresis(ev: np.ndarray, seed: float, grow: float) -> np.ndarray:
-    low = (ev >= grow).astype(np.uint8)
-    n, labels = cv2.connectedComponents(low, connectivity=8)
-    hit = np.zeros(n, bool)
-    hit[np.unique(labels[ev >= seed])] = True
-    hit[0] = False
-    return hit[labels]
-
-
 def _neighbours(sk: np.ndarray) -> np.ndarray:
     k = np.ones((3, 3), np.float32)
     k[1, 1] = 0
     return cv2.filter2D(sk.astype(np.float32), -1, k, borderType=cv2.BORDER_CONSTANT)
 
 
-def candidates(rgb: np.ndarray):
-    """Every ridge line of the picture with its features, and its pixel mask (crop coords)."""
-    y = luma(rgb)
+def candidates(rgb: np.ndarray) -> tuple[list[dict], np.ndarray]:
+    """Every ridge line of the picture with its features, and the lines' ids per polarity
+    (int32 2xHxW: bright, dark; line ``i`` of the list is id ``i + 1``)."""
+    y = luminance(rgb)
     h, w = y.shape
     long_side = max(h, w)
     eb, ed, sb, sd = ridges(y)
@@ -127,7 +127,7 @@ def candidates(rgb: np.ndarray):
     gy = cv2.Sobel(cv2.GaussianBlur(y, (0, 0), 1.5), cv2.CV_32F, 0, 1)
     grad = np.hypot(gx, gy) / grain
     any_ridge = (eb >= GROW) | (ed >= GROW)
-    rows, masks = [], []
+    rows = []
     ids = np.zeros((2, h, w), np.int32)
     for pi, (pol, ev, sig) in enumerate(((1.0, eb, sb), (-1.0, ed, sd))):
         found = hysteresis(ev, SEED, GROW)
@@ -157,7 +157,7 @@ def candidates(rgb: np.ndarray):
             g = grain[ya:yb, xa:xb]
             cont = (cy[m] - bg[ya:yb, xa:xb][m]) / g[m] * pol
             # two sides: the ring split by the line's main direction
-            d = np.array([np.cos(0.0), np.sin(0.0)])
+            d = np.array([1.0, 0.0])
             if len(xx) > 2:
                 _, vecs = np.linalg.eigh(cov)
                 d = vecs[:, 1]
@@ -200,33 +200,8 @@ def candidates(rgb: np.ndarray):
                     "box": (int(ya), int(yb), int(xa), int(xb)),
                 }
             )
-            masks.append(m)
             ids[pi, ya:yb, xa:xb][m] = len(rows)
-    return rows, masks, ids
-
-
-def label_rows(rows, masks, truth):
-    """Crack share of each line's scored pixels (2-px tolerance); NaN when mostly unscored."""
-    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    near = cv2.dilate((truth == KIND["crack"]).astype(np.uint8), k).astype(bool)
-    care = truth != IGNORE
-    out = []
-    for r, m in zip(rows, masks, strict=True):
-        ya, yb, xa, xb = r["box"]
-        c = care[ya:yb, xa:xb][m]
-        if c.mean() < 0.5:
-            out.append(np.nan)
-            continue
-        out.append(float(near[ya:yb, xa:xb][m][c[...]].mean()))
-    return out
-
-
-def load_split():
-    split = json.loads((MASKS / "split.json").read_text())
-    labels = {
-        Path(e["file"]).name: e for e in json.loads((MASKS / "labels.json").read_text())["prints"]
-    }
-    return split, labels
+    return rows, ids
 
 
 def collect(cache: Path) -> dict:
@@ -235,20 +210,13 @@ def collect(cache: Path) -> dict:
         data = json.loads(cache.read_text())
         if data.get("labels_key") == key.hexdigest():
             return data
-    split, labels = load_split()
     out: dict = {"prints": {}, "controls": {}, "labels_key": key.hexdigest()}
     for part in ("train", "held_out"):
-        for name in split[part]:
-            path = DATA / labels[name]["file"]
-            digest = hashlib.sha1(path.read_bytes()).hexdigest()
-            truth = cv2.imread(str(MASKS / f"{digest}.png"), cv2.IMREAD_UNCHANGED)
-            rows, masks, ids = candidates(read_rgb(path))
-            np.savez_compressed(cache.parent / f"{name}.npz", ids=ids, truth=truth)
-            lab = label_rows(rows, masks, truth)
-            for r, v in zip(rows, lab, strict=True):
-                r["label"] = v
+        for name, path in labelled_prints(part):
+            rows, ids = candidates(read_rgb(path))
+            np.savez_compressed(cache.parent / f"{name}.npz", ids=ids, truth=read_truth(path))
             out["prints"][name] = {"split": part, "rows": rows}
-            print(name, len(rows), "lines", sum(1 for v in lab if v == v and v >= 0.5), "cracks")
+            print(name, len(rows), "lines")
     ctrl = sorted(
         p
         for p in (DATA / "clean-controls").rglob("*")
@@ -256,9 +224,7 @@ def collect(cache: Path) -> dict:
     )
     for p in ctrl:
         rgb = read_rgb(p)
-        rows, _, _ = candidates(rgb)
-        for r in rows:
-            r["label"] = 0.0
+        rows, _ = candidates(rgb)
         out["controls"][str(p.relative_to(DATA))] = {
             "rows": rows,
             "pixels": rgb.shape[0] * rgb.shape[1],
@@ -281,7 +247,7 @@ def table(data: dict, prints: list[str], controls: list[str], cache: Path):
         z = np.load(cache / f"{name}.npz")
         ids, truth = z["ids"], z["truth"]
         rows = data["prints"][name]["rows"]
-        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * TOLERANCE + 1,) * 2)
         # within the scoring tolerance of a labelled crack (a line 1-2 px beside a hand-traced
         # crack is a hit when scored, so it is a positive here too)
         crack = cv2.dilate((truth == KIND["crack"]).astype(np.uint8), k).astype(bool)
@@ -347,7 +313,7 @@ def control_shares(m, data, names, thr) -> list[float]:
 
 
 def evaluate(data: dict, cache: Path) -> list[dict]:
-    split, _ = load_split()
+    split = json.loads((MASKS / "split.json").read_text())
     ctrls = sorted(data["controls"])
     halves = [ctrls[0::2], ctrls[1::2]]
     results = []
@@ -391,7 +357,7 @@ if __name__ == "__main__":
         "seed": SEED,
         "grow": GROW,
         "sigmas": SIGMAS,
-        "train_prints": len(load_split()[0]["train"]),
+        "train_prints": len(labelled_prints("train")),
         "results": evaluate(data, cache),
     }
     text = json.dumps(out, indent=1).replace("NaN", "null")

@@ -78,17 +78,27 @@ def detect(image: np.ndarray, confident_only: bool = False) -> dict[str, np.ndar
     return out
 
 
-def evaluate_prints(split: str = "held_out", confident_only: bool = False) -> dict:
+def labelled_prints(split: str) -> list[tuple[str, Path]]:
+    """(name, image path) of the labelled prints of ``split`` ("held_out" or "train"), in
+    ``split.json`` order."""
     names = json.loads((MASKS / "split.json").read_text())[split]
     labels = {
         Path(e["file"]).name: e for e in json.loads((MASKS / "labels.json").read_text())["prints"]
     }
+    return [(name, DATA / labels[name]["file"]) for name in names]
+
+
+def read_truth(path: Path) -> np.ndarray:
+    """The hand-checked kind map (uint8 HxW, ``KIND`` values, ``IGNORE``) of a print's file."""
+    digest = hashlib.sha1(path.read_bytes()).hexdigest()
+    return cv2.imread(str(MASKS / f"{digest}.png"), cv2.IMREAD_UNCHANGED)
+
+
+def evaluate_prints(split: str = "held_out", confident_only: bool = False) -> dict:
     totals = {k: np.zeros(4) for k in ("crack", "dust", "any")}
     per_print = []
-    for name in names:
-        path = DATA / labels[name]["file"]
-        digest = hashlib.sha1(path.read_bytes()).hexdigest()
-        truth = cv2.imread(str(MASKS / f"{digest}.png"), cv2.IMREAD_UNCHANGED)
+    for name, path in labelled_prints(split):
+        truth = read_truth(path)
         image = read_rgb(path)
         care = truth != IGNORE
         found = detect(image, confident_only)

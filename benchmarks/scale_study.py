@@ -11,7 +11,6 @@ the held-out split are not used. Writes ``benchmarks/results/scale_study.json``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -21,7 +20,17 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.real_eval import DATA, IGNORE, KIND, MASKS, counts, detect, prf, read_rgb  # noqa: E402
+from benchmarks.real_eval import (  # noqa: E402
+    DATA,
+    IGNORE,
+    KIND,
+    counts,
+    detect,
+    labelled_prints,
+    prf,
+    read_rgb,
+    read_truth,
+)
 
 SCALES = (1, 2, 3)
 GRAIN = 0.01
@@ -30,18 +39,13 @@ GRAIN = 0.01
 def main() -> None:
     if not DATA.is_dir():
         sys.exit(f"{DATA} is not here")
-    split = json.loads((MASKS / "split.json").read_text())
-    entries = json.loads((MASKS / "labels.json").read_text())["prints"]
-    labels = {Path(e["file"]).name: e for e in entries}
-    names = [n for n in split["train"] if labels[n]["file"].endswith(".jpg")][:10]
+    prints = [(n, p) for n, p in labelled_prints("train") if p.suffix == ".jpg"][:10]
     rng = np.random.default_rng(1)
-    out: dict = {"prints": names, "grain": GRAIN, "scales": {}}
+    out: dict = {"prints": [n for n, _ in prints], "grain": GRAIN, "scales": {}}
     for f in SCALES:
         total = {k: np.zeros(4) for k in ("crack", "dust")}
-        for name in names:
-            path = DATA / labels[name]["file"]
-            digest = hashlib.sha1(path.read_bytes()).hexdigest()
-            truth = cv2.imread(str(MASKS / f"{digest}.png"), cv2.IMREAD_UNCHANGED)
+        for _, path in prints:
+            truth = read_truth(path)
             image = read_rgb(path)
             if f > 1:
                 image = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
